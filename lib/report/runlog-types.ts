@@ -1,0 +1,40 @@
+/**
+ * One row of a training run's log. A row is written after every model update; the test
+ * metrics are filled on the rows where an evaluation ran and are null elsewhere.
+ */
+export interface RunLogRow {
+  /** Name of the run (e.g. "constant", "geodamp"). */
+  run: string;
+  /** Model updates completed so far (1-based after the first update). */
+  step: number;
+  /** Fractional epochs completed: examples processed / training-set size. */
+  epoch: number;
+  /** Training examples processed so far (sum of batch sizes). */
+  examples: number;
+  /** Batch size B of this update. */
+  batchSize: number;
+  /** Learning rate used for this update. */
+  learningRate: number;
+  /** Mean training loss over this update's batch. */
+  trainLoss: number;
+  /** Mean test loss, on rows where an evaluation ran; else null. */
+  testLoss: number | null;
+  /** Test accuracy in [0, 1], on rows where an evaluation ran; else null. */
+  testAccuracy: number | null;
+  /** Wall-clock seconds since the run started (evaluation time excluded). */
+  wallClock: number;
+}
+
+/** Column names of a run log DataFrame / CSV, in order, mapped from {@link RunLogRow}. */
+export const RUN_LOG_COLUMNS = {
+  run: "run",
+  step: "step",
+  epoch: "epoch",
+  examples: "examples_processed",
+  batchSize: "batch_size",
+  learningRate: "learning_rate",
+  trainLoss: "train_loss",
+  testLoss: "test_loss",
+  testAccuracy: "test_accuracy",
+  wallClock: "wall_clock_s",
+} as const satisfies Record<keyof RunLogRow, string>;
