@@ -11,6 +11,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+// Gradient definitions (tf.grad, optimizers) live in a side-effect module of tfjs-core.
+import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import * as path from "path";
 import { registerKernelPack } from "./kernels";
 
@@ -57,7 +59,10 @@ export function resolveBackendChoice(choice?: string): BackendChoice {
 }
 
 function wasmDistDir(): string {
-  return path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + path.sep;
+  return (
+    path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") +
+    path.sep
+  );
 }
 
 async function tryNode(pkg: string): Promise<void> {
@@ -70,7 +75,8 @@ async function tryNode(pkg: string): Promise<void> {
 
 async function startWasm(opts: BackendOptions): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const wasmPkg = require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
+  const wasmPkg =
+    require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
   const threads = opts.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) {
     throw new BackendError(`threads: must be an integer >= 1, got ${threads}`);
@@ -100,7 +106,10 @@ async function startWasm(opts: BackendOptions): Promise<number> {
  * @param choice a backend name, `auto`, or undefined (then `BATCHWISE_BACKEND`, else `auto`).
  * @throws BackendError if the choice is unknown, or a forced backend cannot load.
  */
-export async function initBackend(choice?: string, opts: BackendOptions = {}): Promise<BackendInfo> {
+export async function initBackend(
+  choice?: string,
+  opts: BackendOptions = {},
+): Promise<BackendInfo> {
   const resolved = resolveBackendChoice(choice);
   if (current != null && (resolved === "auto" || resolved === current.name)) return current;
   const order: BackendName[] = resolved === "auto" ? [...BACKEND_NAMES] : [resolved];

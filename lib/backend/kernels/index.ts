@@ -1,27 +1,67 @@
 /**
  * batchwise's kernel pack for the tfjs `wasm` backend: the gradient kernels it lacks and
- * replacements for the stock kernels that make training slow.
+ * replacements for the stock kernels that make training slow. See
+ * `../shared/notes/wasm-training.md` for the measurements that chose them.
+ *
+ * | kernel | why | how |
+ * |---|---|---|
+ * | Conv2DBackpropFilter | missing | forward Conv2D with roles swapped (conv.ts) |
+ * | Conv2DBackpropInput | stock is a naive loop | Conv2D with the flipped filter (conv.ts) |
+ * | DepthwiseConv2dNativeBackpropInput | missing | depthwise conv, flipped filter (conv.ts) |
+ * | DepthwiseConv2dNativeBackpropFilter | missing | wasm SIMD (asm/kernels.ts) |
+ * | UnsortedSegmentSum | missing (gather/embedding gradient) | wasm SIMD |
+ * | MaxPoolGrad | stock is slow | wasm SIMD |
+ * | BatchMatMul | transposed operands run a naive loop | explicit transpose (matmul.ts) |
+ * | Sum, Mean | leading-axis reductions transpose first | GEMV with ones (reduce.ts) |
  */
 import * as tf from "@tensorflow/tfjs-core";
+import {
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+} from "./conv";
+import { batchMatMulConfig } from "./matmul";
+import { meanConfig, sumConfig } from "./reduce";
 
-/** Kernel configs of the pack, in registration order. */
+/**
+ * Kernel configs of the pack. Overrides capture the stock kernel they fall back to, so this
+ * must be called while the stock kernels are still registered (i.e. before
+ * {@link registerKernelPack} ran).
+ */
 export function kernelPackConfigs(): tf.KernelConfig[] {
-  return [];
+  return [
+    conv2DBackpropFilterConfig,
+    conv2DBackpropInputConfig,
+    depthwiseConv2dNativeBackpropInputConfig,
+    batchMatMulConfig(),
+    sumConfig(),
+    meanConfig(),
+  ];
 }
 
 let registered = false;
 
+/** Whether {@link registerKernelPack} has run in this process. */
+export function kernelPackRegistered(): boolean {
+  return registered;
+}
+
 /**
  * Registers (or overrides) the pack's kernels on the `wasm` backend. Idempotent.
- * A replaced stock kernel's original kernelFunc is kept and called for the cases the
- * replacement does not handle.
+ * A replaced stock kernel keeps its setupFunc; the override calls the stock kernelFunc for the
+ * cases it does not handle.
  */
 export function registerKernelPack(): void {
   if (registered) return;
-  for (const cfg of kernelPackConfigs()) {
+  const configs = kernelPackConfigs();
+  for (const cfg of configs) {
     const existing = tf.getKernel(cfg.kernelName, "wasm");
     if (existing != null) tf.unregisterKernel(cfg.kernelName, "wasm");
-    tf.registerKernel({ ...cfg, backendName: "wasm", setupFunc: cfg.setupFunc ?? existing?.setupFunc });
+    tf.registerKernel({
+      ...cfg,
+      backendName: "wasm",
+      setupFunc: cfg.setupFunc ?? existing?.setupFunc,
+    });
   }
   registered = true;
 }
