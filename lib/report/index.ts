@@ -1,0 +1,63 @@
+/**
+ * The reporting layer: run logs as nodejs-polars DataFrames and CSV / Parquet files, per-run
+ * summaries, plotly figure builders and a self-contained offline HTML report.
+ */
+
+// Run-log rows and their columns
+export { RUN_LOG_COLUMNS, type RunLogRow } from "./runlog-types";
+
+// Run logs as DataFrames and files
+export {
+  RUN_LOG_DTYPES,
+  RUN_LOG_FIELDS,
+  dataFrameToRunLog,
+  groupRuns,
+  readRunLog,
+  runLogToDataFrame,
+  validateRunLogRows,
+  writeRunLog,
+  type RunLogFiles,
+} from "./runlog";
+
+// Per-run summaries
+export {
+  SUMMARY_COLUMNS,
+  formatSummaryTable,
+  summariseRuns,
+  summaryDisplayColumns,
+  summaryToDataFrame,
+  type RunSummary,
+  type SummariseOptions,
+  type SummaryDisplayColumn,
+} from "./summary";
+
+// Plotly figures
+export {
+  AXIS_TITLES,
+  RUN_COLORS,
+  accuracyVsFigure,
+  batchSizeFigure,
+  lineFigure,
+  lossFigure,
+  type Figure,
+  type LineAxis,
+  type LineFigure,
+  type LineFigureSpec,
+  type LineLayout,
+  type LineSeries,
+  type LineTrace,
+  type RunLogFigureOptions,
+  type RunLogX,
+} from "./figures";
+
+// HTML report
+export {
+  escapeHtml,
+  plotlyBundlePath,
+  renderHtmlReport,
+  writeHtmlReport,
+  type HtmlReportOptions,
+} from "./html";
+
+// Atomic file writes
+export { atomicWrite } from "./atomic";
