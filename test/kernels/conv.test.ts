@@ -26,6 +26,10 @@ for (const k of [1, 3, 5]) {
 }
 cases.push({ n: 2, h: 8, w: 8, ci: 4, co: 8, k: 3, s: 2, pad: "same" }); // even size, stride 2
 cases.push({ n: 4, h: 7, w: 7, ci: 1, co: 3, k: 1, s: 1, pad: "valid" }); // 1×1 matmul path
+for (const k of [1, 3, 5])
+  for (const s of [1, 2])
+    for (const pad of ["same", "valid"] as const)
+      cases.push({ n: 3, h: 10, w: 9, ci: 2, co: 7, k, s, pad }); // im2col path (Ci ≤ 4)
 
 test("Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend", async () => {
   await useWasmWithPack();
@@ -69,7 +73,6 @@ test("Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend", async
           strides: [c.s, c.s],
           pad: c.pad,
           dataFormat: "NHWC",
-          dimRoundingMode: undefined,
           filterShape: w.shape,
         },
       ) as tf.Tensor;

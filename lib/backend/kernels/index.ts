@@ -12,7 +12,6 @@
  * | UnsortedSegmentSum | missing (gather/embedding gradient) | wasm SIMD |
  * | MaxPoolGrad | stock is slow | wasm SIMD |
  * | BatchMatMul | transposed operands run a naive loop | explicit transpose (matmul.ts) |
- * | Sum, Mean | leading-axis reductions transpose first | GEMV with ones (reduce.ts) |
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
@@ -21,7 +20,6 @@ import {
   depthwiseConv2dNativeBackpropInputConfig,
 } from "./conv";
 import { batchMatMulConfig } from "./matmul";
-import { meanConfig, sumConfig } from "./reduce";
 
 /**
  * Kernel configs of the pack. Overrides capture the stock kernel they fall back to, so this
@@ -34,8 +32,6 @@ export function kernelPackConfigs(): tf.KernelConfig[] {
     conv2DBackpropInputConfig,
     depthwiseConv2dNativeBackpropInputConfig,
     batchMatMulConfig(),
-    sumConfig(),
-    meanConfig(),
   ];
 }
 
