@@ -1,0 +1,117 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * batchwise command line.
+ *
+ *   npx tsx cli/main.ts compare [options]   (default command: the main job)
+ *   npx tsx cli/main.ts --help
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { BACKEND_NAMES, describeBackend, initBackend } from "../lib/backend";
+import { parseCompareConfig, QUICK_OVERRIDES, runComparison } from "../lib/train/compare";
+
+function num(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isFinite(x))
+      throw new InvalidArgumentError(`${name} must be a number, got '${v}'`);
+    return x;
+  };
+}
+
+function int(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!Number.isInteger(x))
+      throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
+    return x;
+  };
+}
+
+const program = new Command();
+program
+  .name("batchwise")
+  .description("Adaptive batch sizes and the gradient noise scale for TensorFlow.js")
+  .showHelpAfterError()
+  .allowExcessArguments(false);
+
+program
+  .command("compare", { isDefault: true })
+  .description(
+    "Main job: train a small CNN on Fashion-MNIST twice under the same budget of examples — constant batch size vs a batch that doubles every k epochs at a fixed learning rate — and print a comparison table and write an HTML report.",
+  )
+  .addOption(
+    new Option("--backend <name>", "tfjs backend")
+      .choices(["auto", ...BACKEND_NAMES])
+      .default(process.env.BATCHWISE_BACKEND ?? "auto"),
+  )
+  .option("--threads <n>", "wasm threads (1 or more)", int("--threads"), 1)
+  .option("--quick", "small subset and budget: finishes in about 2 minutes", false)
+  .option("--data <dir>", "Fashion-MNIST directory (four IDX .gz files)")
+  .option("--out <dir>", "output directory for the run logs and report.html", "runs/latest")
+  .option("--epochs <n>", "training budget in epochs (both runs)", num("--epochs"))
+  .option("--batch-size <B>", "batch size of the constant run", int("--batch-size"))
+  .option(
+    "--initial-batch-size <B0>",
+    "initial batch size of the growing run",
+    int("--initial-batch-size"),
+  )
+  .option("--growth-factor <f>", "growth factor of the growing run (> 1)", num("--growth-factor"))
+  .option("--growth-every <epochs>", "epochs between growths", num("--growth-every"))
+  .option("--max-batch-size <B>", "largest batch size of the growing run", int("--max-batch-size"))
+  .option("--lr <rate>", "Adam learning rate (fixed)", num("--lr"))
+  .option(
+    "--micro-batch-size <m>",
+    "memory cap: largest micro-batch per gradient",
+    int("--micro-batch-size"),
+  )
+  .option("--eval-every <epochs>", "evaluate every this many epochs", num("--eval-every"))
+  .option(
+    "--target-accuracy <acc>",
+    "test accuracy to time both runs to, in (0, 1)",
+    num("--target-accuracy"),
+  )
+  .option(
+    "--train-subset <n>",
+    "use the first n training examples (0 = all)",
+    int("--train-subset"),
+  )
+  .option("--test-subset <n>", "use the first n test examples (0 = all)", int("--test-subset"))
+  .option("--seed <n>", "seed for weights and sampling", int("--seed"))
+  .option("--no-progress", "no progress bar / progress lines")
+  .action(async (opts) => {
+    const given: Record<string, unknown> = {
+      dataDir: opts.data,
+      outDir: opts.out,
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      initialBatchSize: opts.initialBatchSize,
+      growthFactor: opts.growthFactor,
+      growthEvery: opts.growthEvery,
+      maxBatchSize: opts.maxBatchSize,
+      learningRate: opts.lr,
+      microBatchSize: opts.microBatchSize,
+      evalEvery: opts.evalEvery,
+      targetAccuracy: opts.targetAccuracy,
+      trainSubset: opts.trainSubset,
+      testSubset: opts.testSubset,
+      seed: opts.seed,
+      progress: opts.progress,
+    };
+    const explicit = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+    const config = parseCompareConfig({ ...(opts.quick ? QUICK_OVERRIDES : {}), ...explicit });
+    const info = await initBackend(opts.backend, { threads: opts.threads });
+    console.log(describeBackend(info));
+    const t0 = performance.now();
+    const result = await runComparison(config);
+    console.log("\n" + result.table);
+    console.log(
+      `\nrun log: ${result.files.csv}, ${result.files.parquet}\nreport:  ${result.files.html}`,
+    );
+    console.log(`total time ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const err = e as Error;
+  console.error(`batchwise: ${err.name === "Error" ? "" : err.name + ": "}${err.message}`);
+  process.exit(1);
+});

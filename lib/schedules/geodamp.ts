@@ -1,0 +1,45 @@
+import { BatchSchedule, requireInt, requireNumber } from "./types";
+
+/** Parameters of {@link geoDampSchedule}. */
+export interface GeoDampOptions {
+  /** Initial batch size B_0, integer ≥ 1. */
+  initialBatchSize: number;
+  /** Growth factor per period, > 1 (default 2: doubling). */
+  factor?: number;
+  /** Epochs per period ("delay"), > 0. */
+  delay: number;
+  /** Largest batch size B_max ≥ B_0 (default: unbounded). */
+  maxBatchSize?: number;
+}
+
+/**
+ * GeoDamp: the batch grows geometrically with epochs,
+ * `B = min(B_max, ⌈B_0 · factor^⌊epoch / delay⌋⌉)`, learning rate fixed — the "increase the
+ * batch size instead of decaying the learning rate" schedule of Smith, Kindermans, Ying & Le
+ * (2017, arXiv:1711.00489, §2), as named in the adadamp package.
+ *
+ * `epoch` is the fractional epoch count (examples processed / n), so the batch changes at the
+ * first update that starts at or after each multiple of `delay` epochs.
+ *
+ * @throws ScheduleConfigError on B_0 < 1, factor ≤ 1, delay ≤ 0 or B_max < B_0.
+ * @example geoDampSchedule({ initialBatchSize: 64, delay: 1 }) // 64, 128, 256, … per epoch
+ */
+export function geoDampSchedule(opts: GeoDampOptions): BatchSchedule<Record<string, never>> {
+  const { initialBatchSize: b0, delay } = opts;
+  const factor = opts.factor ?? 2;
+  const bMax = opts.maxBatchSize ?? Number.MAX_SAFE_INTEGER;
+  requireInt("initialBatchSize", b0, 1);
+  requireNumber("factor", factor, 1);
+  requireNumber("delay", delay, 0);
+  requireInt("maxBatchSize", bMax, b0);
+  return {
+    name: "geodamp",
+    init: () => ({}),
+    update: (state, obs) => {
+      // Guard against float noise: epoch 2.9999999 from 179999.99/60000 should not floor to 2.
+      const periods = Math.floor(obs.epoch / delay + 1e-9);
+      const b = Math.min(bMax, Math.ceil(b0 * Math.pow(factor, periods) - 1e-9));
+      return { batchSize: b, lrFactor: 1, state };
+    },
+  };
+}
