@@ -7,15 +7,15 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { embeddingLm, gapCnn, mbconvBlockModel, mlp } from "../lib/models/small";
 import { trainStepFlops } from "../lib/models/flops";
 import { classificationTask, languageModelTask, Task } from "../lib/train/task";
-import { Batch } from "../lib/train/step";
+import { StepBatch } from "../lib/train/step";
 
 export interface BenchCase {
   name: string;
   batchSize: number;
-  build(): { model: tfl.LayersModel; task: Task; batch: Batch; flops: number };
+  build(): { model: tfl.LayersModel; task: Task; batch: StepBatch; flops: number };
 }
 
-function randomImages(b: number, shape: number[], classes: number, seed: number): Batch {
+function randomImages(b: number, shape: number[], classes: number, seed: number): StepBatch {
   const n = b * shape.reduce((p, q) => p * q, 1);
   const x = new Float32Array(n);
   let s = seed;

@@ -8,7 +8,7 @@ import { SingleBar, Presets } from "cli-progress";
 import { BatchSchedule, Observation } from "../schedules/types";
 import { samplerInit, sampleBatch } from "../data/sampler";
 import { RunLogRow } from "../report/runlog-types";
-import { Batch, ConvergenceError, StepResult, trainStep } from "./step";
+import { StepBatch, ConvergenceError, StepResult, trainStep } from "./step";
 import { Task } from "./task";
 
 /** Examples addressed by index: the training loop's view of a dataset. */
@@ -16,7 +16,7 @@ export interface DataSource {
   /** Number of examples n (for a language model: number of windows). */
   readonly n: number;
   /** The examples at `indices`, laid out as the task expects. */
-  batch(indices: Int32Array): Batch;
+  batch(indices: Int32Array): StepBatch;
 }
 
 /** Per-update record beyond the run log: what the noise-scale estimators need. */

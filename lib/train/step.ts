@@ -9,7 +9,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { Task } from "./task";
 
 /** One batch of raw data: `x` holds B·prod(task.xShape) values, `y` B·task.yPerExample. */
-export interface Batch {
+export interface StepBatch {
   x: Float32Array | Int32Array;
   y: Int32Array;
   /** B, the number of examples. */
@@ -85,7 +85,7 @@ export function trainStep(
   model: tfl.LayersModel,
   optimizer: tf.Optimizer,
   task: Task,
-  batch: Batch,
+  batch: StepBatch,
   opts: StepOptions,
 ): StepResult {
   const B = batch.size;

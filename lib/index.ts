@@ -1,0 +1,77 @@
+/**
+ * batchwise: adaptive batch sizes and the gradient noise scale for TensorFlow.js.
+ * Notebooks, scripts and the CLI import from here (or from the sub-barrels).
+ */
+
+// Backend choice and the wasm kernel pack
+export {
+  BACKEND_NAMES,
+  BackendError,
+  currentBackend,
+  describeBackend,
+  initBackend,
+  resolveBackendChoice,
+  type BackendChoice,
+  type BackendInfo,
+  type BackendName,
+  type BackendOptions,
+} from "./backend";
+export { kernelPackConfigs, kernelPackRegistered, registerKernelPack } from "./backend/kernels";
+
+// Data: readers, datasets, sampler
+export * from "./data";
+
+// Batch-size schedules
+export { constantSchedule } from "./schedules/constant";
+export { geoDampSchedule, type GeoDampOptions } from "./schedules/geodamp";
+export {
+  ScheduleConfigError,
+  type BatchSchedule,
+  type Decision,
+  type Observation,
+} from "./schedules/types";
+
+// Models
+export {
+  countParams,
+  embeddingLm,
+  gapCnn,
+  mbconvBlockModel,
+  mlp,
+  smallCnn,
+  type ModelOptions,
+} from "./models/small";
+export { forwardFlopsPerExample, trainStepFlops } from "./models/flops";
+
+// Training
+export { classificationTask, languageModelTask, type Task } from "./train/task";
+export {
+  ConvergenceError,
+  setLearningRate,
+  splitBatch,
+  trainStep,
+  trainableVariables,
+  type StepBatch,
+  type StepOptions,
+  type StepResult,
+} from "./train/step";
+export {
+  evaluate,
+  trainLoop,
+  type DataSource,
+  type LoopConfig,
+  type StepRecord,
+  type TrainResult,
+} from "./train/loop";
+export { classificationSource, languageModelSource } from "./train/sources";
+export {
+  QUICK_OVERRIDES,
+  compareConfigSchema,
+  parseCompareConfig,
+  runComparison,
+  type CompareConfig,
+  type CompareResult,
+} from "./train/compare";
+
+// Reports: run logs, summaries, figures, HTML
+export * from "./report";
