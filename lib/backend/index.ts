@@ -14,6 +14,7 @@ import "@tensorflow/tfjs-backend-cpu";
 // Gradient definitions (tf.grad, optimizers) live in a side-effect module of tfjs-core.
 import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import * as path from "path";
+import * as wasmPkg from "@tensorflow/tfjs-backend-wasm";
 import { registerKernelPack } from "./kernels";
 
 /** Backends batchwise knows how to start, in the order `auto` tries them. */
@@ -74,9 +75,6 @@ async function tryNode(pkg: string): Promise<void> {
 }
 
 async function startWasm(opts: BackendOptions): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const wasmPkg =
-    require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
   const threads = opts.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) {
     throw new BackendError(`threads: must be an integer >= 1, got ${threads}`);

@@ -10,7 +10,8 @@
  * | DepthwiseConv2dNativeBackpropInput | missing | depthwise conv, flipped filter (conv.ts) |
  * | DepthwiseConv2dNativeBackpropFilter | missing | wasm SIMD (asm/kernels.ts) |
  * | UnsortedSegmentSum | missing (gather/embedding gradient) | wasm SIMD |
- * | MaxPoolGrad | stock is slow | wasm SIMD |
+ * | MaxPoolGrad, AvgPoolGrad | stock is slow (20×) | wasm SIMD |
+ * | GatherV2 | stock is slow for row gathers (embeddings) | wasm SIMD row copies |
  * | BatchMatMul | transposed operands run a naive loop | explicit transpose (matmul.ts) |
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -20,6 +21,7 @@ import {
   depthwiseConv2dNativeBackpropInputConfig,
 } from "./conv";
 import { batchMatMulConfig } from "./matmul";
+import { simdKernelConfigs } from "./simd-kernels";
 
 /**
  * Kernel configs of the pack. Overrides capture the stock kernel they fall back to, so this
@@ -32,6 +34,7 @@ export function kernelPackConfigs(): tf.KernelConfig[] {
     conv2DBackpropInputConfig,
     depthwiseConv2dNativeBackpropInputConfig,
     batchMatMulConfig(),
+    ...simdKernelConfigs(),
   ];
 }
 

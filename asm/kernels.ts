@@ -1,0 +1,500 @@
+// batchwise SIMD kernels for the tfjs `wasm` backend (AssemblyScript, wasm SIMD).
+//
+// The module imports tfjs's own `WebAssembly.Memory` (env.memory) and works in place on
+// tensors in tfjs's heap: every function takes byte offsets of tfjs tensors and sizes.
+// Safety rules that make importing a live foreign memory sound, checked by
+// scripts/build-wasm.mjs and lib/backend/simd.ts:
+//   - no static data (no strings, no arrays, no constant tables): the binary has no data
+//     section, so instantiation writes nothing into tfjs's memory;
+//   - no heap allocation and no start function (runtime "stub", never used);
+//   - no imports except the memory (abort is compiled away with `--use abort=`).
+// Each function writes only the output range it is given.
+//
+// Layouts are NHWC (channels innermost), so loops vectorise over channels with f32x4 and
+// finish the last C % 4 channels with scalar code. Loads need no alignment.
+// Helpers are plain functions, not `@inline` (prettier cannot parse decorators on
+// functions); binaryen -O3 inlines the small ones (dwTap stays a call, once per tap and image).
+
+// ---------------------------------------------------------------------------------------
+// Small integer helpers (divisor > 0)
+
+function ceilDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? (a + b - 1) / b : -(-a / b);
+}
+
+function floorDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+function imax(a: i32, b: i32): i32 {
+  return a > b ? a : b;
+}
+
+function imin(a: i32, b: i32): i32 {
+  return a < b ? a : b;
+}
+
+/** Byte offset of element index `i` of 4-byte elements. */
+function b4(i: i32): usize {
+  return (<usize>i) << 2;
+}
+
+// ---------------------------------------------------------------------------------------
+// DepthwiseConv2dNativeBackpropFilter
+
+// One filter tap (i, j) of one image, channel multiplier 1: for every channel c,
+//   tap[c] += sum over (oh, ow) in [oh0, oh1) x [ow0, ow1) of
+//             x[oh*sh + offH, ow*sw + offW, c] * dy[oh, ow, c].
+// Channels go 16 at a time (4 f32x4 accumulators), then 4 at a time, then one at a time.
+function dwTap(
+  xImg: usize,
+  dyImg: usize,
+  tap: usize,
+  c: i32,
+  w: i32,
+  wo: i32,
+  oh0: i32,
+  oh1: i32,
+  ow0: i32,
+  ow1: i32,
+  sh: i32,
+  sw: i32,
+  offH: i32,
+  offW: i32,
+): void {
+  const pix = b4(c);
+  const rowX = <usize>w * pix;
+  const rowDy = <usize>wo * pix;
+  const stepX = <usize>sw * pix;
+  let ch = 0;
+  for (; ch + 16 <= c; ch += 16) {
+    const co = b4(ch);
+    let a0 = v128.load(tap + co);
+    let a1 = v128.load(tap + co, 16);
+    let a2 = v128.load(tap + co, 32);
+    let a3 = v128.load(tap + co, 48);
+    for (let oh = oh0; oh < oh1; oh++) {
+      let px = xImg + <usize>(oh * sh + offH) * rowX + <usize>(ow0 * sw + offW) * pix + co;
+      let pd = dyImg + <usize>oh * rowDy + <usize>ow0 * pix + co;
+      for (let ow = ow0; ow < ow1; ow++) {
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(px), v128.load(pd)));
+        a1 = f32x4.add(a1, f32x4.mul(v128.load(px, 16), v128.load(pd, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(v128.load(px, 32), v128.load(pd, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(v128.load(px, 48), v128.load(pd, 48)));
+        px += stepX;
+        pd += pix;
+      }
+    }
+    v128.store(tap + co, a0);
+    v128.store(tap + co, a1, 16);
+    v128.store(tap + co, a2, 32);
+    v128.store(tap + co, a3, 48);
+  }
+  for (; ch + 4 <= c; ch += 4) {
+    const co = b4(ch);
+    let a0 = v128.load(tap + co);
+    for (let oh = oh0; oh < oh1; oh++) {
+      let px = xImg + <usize>(oh * sh + offH) * rowX + <usize>(ow0 * sw + offW) * pix + co;
+      let pd = dyImg + <usize>oh * rowDy + <usize>ow0 * pix + co;
+      for (let ow = ow0; ow < ow1; ow++) {
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(px), v128.load(pd)));
+        px += stepX;
+        pd += pix;
+      }
+    }
+    v128.store(tap + co, a0);
+  }
+  for (; ch < c; ch++) {
+    const co = b4(ch);
+    let a: f32 = load<f32>(tap + co);
+    for (let oh = oh0; oh < oh1; oh++) {
+      let px = xImg + <usize>(oh * sh + offH) * rowX + <usize>(ow0 * sw + offW) * pix + co;
+      let pd = dyImg + <usize>oh * rowDy + <usize>ow0 * pix + co;
+      for (let ow = ow0; ow < ow1; ow++) {
+        a += load<f32>(px) * load<f32>(pd);
+        px += stepX;
+        pd += pix;
+      }
+    }
+    store<f32>(tap + co, a);
+  }
+}
+
+/**
+ * Gradient of a depthwise 2-D convolution with respect to its filter (float32, NHWC).
+ *
+ *   out[i, j, c, m] = sum over n, oh, ow of
+ *       x[n, oh*sh - padT + i*dh, ow*sw - padL + j*dw, c] * dy[n, oh, ow, c*mult + m]
+ * (terms whose x position falls in the padding are zero).
+ *
+ * x: [n, h, w, c], dy: [n, ho, wo, c*mult], out: [fh, fw, c, mult] (overwritten).
+ * Channel multiplier 1 is vectorised over channels; other multipliers run scalar code.
+ */
+export function depthwiseConv2dBackpropFilter(
+  x: usize,
+  dy: usize,
+  out: usize,
+  n: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  mult: i32,
+  ho: i32,
+  wo: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  dh: i32,
+  dw: i32,
+  padT: i32,
+  padL: i32,
+): void {
+  const co = c * mult;
+  memory.fill(out, 0, b4(fh * fw * co));
+  const imgX = <usize>h * <usize>w * b4(c);
+  const imgDy = <usize>ho * <usize>wo * b4(co);
+  for (let b = 0; b < n; b++) {
+    const xImg = x + <usize>b * imgX;
+    const dyImg = dy + <usize>b * imgDy;
+    for (let i = 0; i < fh; i++) {
+      const offH = i * dh - padT;
+      // Valid rows: 0 <= oh*sh + offH < h.
+      const oh0 = imax(0, ceilDiv(-offH, sh));
+      const oh1 = imin(ho, floorDiv(h - 1 - offH, sh) + 1);
+      if (oh0 >= oh1) continue;
+      for (let j = 0; j < fw; j++) {
+        const offW = j * dw - padL;
+        const ow0 = imax(0, ceilDiv(-offW, sw));
+        const ow1 = imin(wo, floorDiv(w - 1 - offW, sw) + 1);
+        if (ow0 >= ow1) continue;
+        const tap = out + b4((i * fw + j) * co);
+        if (mult == 1) {
+          dwTap(xImg, dyImg, tap, c, w, wo, oh0, oh1, ow0, ow1, sh, sw, offH, offW);
+        } else {
+          dwTapMult(xImg, dyImg, tap, c, mult, w, wo, oh0, oh1, ow0, ow1, sh, sw, offH, offW);
+        }
+      }
+    }
+  }
+}
+
+// Scalar version of dwTap for a channel multiplier > 1.
+function dwTapMult(
+  xImg: usize,
+  dyImg: usize,
+  tap: usize,
+  c: i32,
+  mult: i32,
+  w: i32,
+  wo: i32,
+  oh0: i32,
+  oh1: i32,
+  ow0: i32,
+  ow1: i32,
+  sh: i32,
+  sw: i32,
+  offH: i32,
+  offW: i32,
+): void {
+  const co = c * mult;
+  for (let oh = oh0; oh < oh1; oh++) {
+    const xRow = xImg + <usize>(oh * sh + offH) * <usize>w * b4(c);
+    const dyRow = dyImg + <usize>oh * <usize>wo * b4(co);
+    for (let ow = ow0; ow < ow1; ow++) {
+      const px = xRow + <usize>(ow * sw + offW) * b4(c);
+      const pd = dyRow + <usize>ow * b4(co);
+      for (let ch = 0; ch < c; ch++) {
+        const xv = load<f32>(px + b4(ch));
+        const base = ch * mult;
+        for (let m = 0; m < mult; m++) {
+          const t = tap + b4(base + m);
+          store<f32>(t, load<f32>(t) + xv * load<f32>(pd + b4(base + m)));
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// MaxPoolGrad
+
+/**
+ * Gradient of 2-D max pooling (float32, NHWC).
+ *
+ * For each pooling window, the position of the first maximum of x in row-major window order
+ * (strict `>`, as tfjs's cpu backend; NaNs never win; a window of only -Infinity/NaN has no
+ * maximum and passes no gradient) receives dy of that window; overlapping windows add.
+ *
+ * x: [n, h, w, c], dy: [n, ho, wo, c], out: [n, h, w, c] (overwritten).
+ */
+export function maxPoolGrad(
+  x: usize,
+  dy: usize,
+  out: usize,
+  n: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  ho: i32,
+  wo: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  dh: i32,
+  dw: i32,
+  padT: i32,
+  padL: i32,
+): void {
+  const pix = b4(c);
+  const img = <usize>h * <usize>w * pix;
+  memory.fill(out, 0, <usize>n * img);
+  const negInf = f32x4.splat(-Infinity);
+  const none = i32x4.splat(-1);
+  for (let b = 0; b < n; b++) {
+    const xImg = x + <usize>b * img;
+    const outImg = out + <usize>b * img;
+    let pd = dy + <usize>b * <usize>ho * <usize>wo * pix;
+    for (let oh = 0; oh < ho; oh++) {
+      const r0 = oh * sh - padT;
+      const i0 = imax(0, ceilDiv(-r0, dh));
+      const i1 = imin(fh, floorDiv(h - 1 - r0, dh) + 1);
+      for (let ow = 0; ow < wo; ow++) {
+        const c0 = ow * sw - padL;
+        const j0 = imax(0, ceilDiv(-c0, dw));
+        const j1 = imin(fw, floorDiv(w - 1 - c0, dw) + 1);
+        let ch = 0;
+        for (; ch + 4 <= c; ch += 4) {
+          const co = b4(ch);
+          let best = negInf;
+          let arg = none;
+          for (let i = i0; i < i1; i++) {
+            const rowPos = (r0 + i * dh) * w;
+            for (let j = j0; j < j1; j++) {
+              const pos = rowPos + c0 + j * dw;
+              const v = v128.load(xImg + <usize>pos * pix + co);
+              const gt = f32x4.gt(v, best);
+              best = v128.bitselect(v, best, gt);
+              arg = v128.bitselect(i32x4.splat(pos), arg, gt);
+            }
+          }
+          const g = v128.load(pd + co);
+          for (let i = i0; i < i1; i++) {
+            const rowPos = (r0 + i * dh) * w;
+            for (let j = j0; j < j1; j++) {
+              const pos = rowPos + c0 + j * dw;
+              // Branch-free: which position wins is data-dependent and mispredicts.
+              const hit = i32x4.eq(arg, i32x4.splat(pos));
+              const po = outImg + <usize>pos * pix + co;
+              v128.store(po, f32x4.add(v128.load(po), v128.and(g, hit)));
+            }
+          }
+        }
+        for (; ch < c; ch++) {
+          const co = b4(ch);
+          let best: f32 = -Infinity;
+          let arg: i32 = -1;
+          for (let i = i0; i < i1; i++) {
+            const rowPos = (r0 + i * dh) * w;
+            for (let j = j0; j < j1; j++) {
+              const pos = rowPos + c0 + j * dw;
+              const v = load<f32>(xImg + <usize>pos * pix + co);
+              if (v > best) {
+                best = v;
+                arg = pos;
+              }
+            }
+          }
+          if (arg >= 0) {
+            const po = outImg + <usize>arg * pix + co;
+            store<f32>(po, load<f32>(po) + load<f32>(pd + co));
+          }
+        }
+        pd += pix;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// AvgPoolGrad
+
+/**
+ * Gradient of 2-D average pooling (float32, NHWC), with tfjs's convention: every input
+ * position of a window receives dy * scale, scale = 1 / (fh * fw) as passed by the caller,
+ * positions in the padding are skipped; overlapping windows add.
+ *
+ * dy: [n, ho, wo, c], out: [n, h, w, c] (overwritten).
+ */
+export function avgPoolGrad(
+  dy: usize,
+  out: usize,
+  n: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  ho: i32,
+  wo: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  dh: i32,
+  dw: i32,
+  padT: i32,
+  padL: i32,
+  scale: f32,
+): void {
+  const pix = b4(c);
+  const img = <usize>h * <usize>w * pix;
+  memory.fill(out, 0, <usize>n * img);
+  const s4 = f32x4.splat(scale);
+  for (let b = 0; b < n; b++) {
+    const outImg = out + <usize>b * img;
+    let pd = dy + <usize>b * <usize>ho * <usize>wo * pix;
+    for (let oh = 0; oh < ho; oh++) {
+      const r0 = oh * sh - padT;
+      const i0 = imax(0, ceilDiv(-r0, dh));
+      const i1 = imin(fh, floorDiv(h - 1 - r0, dh) + 1);
+      for (let ow = 0; ow < wo; ow++) {
+        const c0 = ow * sw - padL;
+        const j0 = imax(0, ceilDiv(-c0, dw));
+        const j1 = imin(fw, floorDiv(w - 1 - c0, dw) + 1);
+        for (let i = i0; i < i1; i++) {
+          const rowPos = (r0 + i * dh) * w;
+          for (let j = j0; j < j1; j++) {
+            const po = outImg + <usize>(rowPos + c0 + j * dw) * pix;
+            let ch = 0;
+            for (; ch + 4 <= c; ch += 4) {
+              const co = b4(ch);
+              v128.store(po + co, f32x4.add(v128.load(po + co), f32x4.mul(v128.load(pd + co), s4)));
+            }
+            for (; ch < c; ch++) {
+              const co = b4(ch);
+              store<f32>(po + co, load<f32>(po + co) + load<f32>(pd + co) * scale);
+            }
+          }
+        }
+        pd += pix;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// UnsortedSegmentSum
+
+/**
+ * Segment sum of float32 rows: out[s, :] = sum of x[r, :] over rows r with ids[r] == s.
+ * Rows whose id is outside [0, numSegments) are dropped (as TensorFlow does).
+ *
+ * x: [rows, d] float32, ids: [rows] int32, out: [numSegments, d] (overwritten).
+ */
+export function unsortedSegmentSumF32(
+  x: usize,
+  ids: usize,
+  out: usize,
+  rows: i32,
+  d: i32,
+  numSegments: i32,
+): void {
+  const rowBytes = b4(d);
+  memory.fill(out, 0, <usize>numSegments * rowBytes);
+  for (let r = 0; r < rows; r++) {
+    const s = load<i32>(ids + b4(r));
+    if (<u32>s >= <u32>numSegments) continue;
+    const src = x + <usize>r * rowBytes;
+    const dst = out + <usize>s * rowBytes;
+    let k = 0;
+    for (; k + 16 <= d; k += 16) {
+      const o = b4(k);
+      v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+      v128.store(dst + o, f32x4.add(v128.load(dst + o, 16), v128.load(src + o, 16)), 16);
+      v128.store(dst + o, f32x4.add(v128.load(dst + o, 32), v128.load(src + o, 32)), 32);
+      v128.store(dst + o, f32x4.add(v128.load(dst + o, 48), v128.load(src + o, 48)), 48);
+    }
+    for (; k + 4 <= d; k += 4) {
+      const o = b4(k);
+      v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+    }
+    for (; k < d; k++) {
+      const o = b4(k);
+      store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+    }
+  }
+}
+
+/** As {@link unsortedSegmentSumF32} for int32 rows (wrapping addition). */
+export function unsortedSegmentSumI32(
+  x: usize,
+  ids: usize,
+  out: usize,
+  rows: i32,
+  d: i32,
+  numSegments: i32,
+): void {
+  const rowBytes = b4(d);
+  memory.fill(out, 0, <usize>numSegments * rowBytes);
+  for (let r = 0; r < rows; r++) {
+    const s = load<i32>(ids + b4(r));
+    if (<u32>s >= <u32>numSegments) continue;
+    const src = x + <usize>r * rowBytes;
+    const dst = out + <usize>s * rowBytes;
+    let k = 0;
+    for (; k + 4 <= d; k += 4) {
+      const o = b4(k);
+      v128.store(dst + o, i32x4.add(v128.load(dst + o), v128.load(src + o)));
+    }
+    for (; k < d; k++) {
+      const o = b4(k);
+      store<i32>(dst + o, load<i32>(dst + o) + load<i32>(src + o));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// GatherV2 (batchDims 0)
+
+/** Position of the first of `count` int32 indices outside [0, dim), or -1 if all are valid. */
+export function firstIndexOutOfRange(indices: usize, count: i32, dim: i32): i32 {
+  for (let k = 0; k < count; k++) {
+    if (<u32>load<i32>(indices + b4(k)) >= <u32>dim) return k;
+  }
+  return -1;
+}
+
+/**
+ * Row gather: x viewed as [outer, dim, rowBytes bytes];
+ * out[o, k, :] = x[o, indices[k], :] for o < outer, k < count. Indices must be valid
+ * (check with {@link firstIndexOutOfRange} first).
+ */
+export function gatherRows(
+  x: usize,
+  indices: usize,
+  out: usize,
+  outer: i32,
+  dim: i32,
+  count: i32,
+  rowBytes: i32,
+): void {
+  const rb = <usize>rowBytes;
+  let dst = out;
+  for (let o = 0; o < outer; o++) {
+    const base = x + <usize>o * <usize>dim * rb;
+    if ((rowBytes & 15) == 0 && rowBytes <= 1024) {
+      for (let k = 0; k < count; k++) {
+        const src = base + <usize>load<i32>(indices + b4(k)) * rb;
+        for (let q: usize = 0; q < rb; q += 16) {
+          v128.store(dst + q, v128.load(src + q));
+        }
+        dst += rb;
+      }
+    } else {
+      for (let k = 0; k < count; k++) {
+        memory.copy(dst, base + <usize>load<i32>(indices + b4(k)) * rb, rb);
+        dst += rb;
+      }
+    }
+  }
+}
