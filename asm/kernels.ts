@@ -498,3 +498,38 @@ export function gatherRows(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Sum / Mean over leading axes: out[c] = scale · Σ_r x[r, c] for x viewed as [rows, cols].
+// Bias gradients (Σ of dY over the N·H·W rows) take this path every step; the stock kernels
+// transpose the reduced axes to the end first.
+
+export function sumRowsF32(x: usize, out: usize, rows: i32, cols: i32, scale: f32): void {
+  const rowBytes = b4(cols);
+  memory.fill(out, 0, rowBytes);
+  for (let r = 0; r < rows; r++) {
+    const src = x + <usize>r * rowBytes;
+    let k = 0;
+    for (; k + 16 <= cols; k += 16) {
+      const o = b4(k);
+      v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(src + o)));
+      v128.store(out + o, f32x4.add(v128.load(out + o, 16), v128.load(src + o, 16)), 16);
+      v128.store(out + o, f32x4.add(v128.load(out + o, 32), v128.load(src + o, 32)), 32);
+      v128.store(out + o, f32x4.add(v128.load(out + o, 48), v128.load(src + o, 48)), 48);
+    }
+    for (; k + 4 <= cols; k += 4) {
+      const o = b4(k);
+      v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(src + o)));
+    }
+    for (; k < cols; k++) {
+      const o = b4(k);
+      store<f32>(out + o, load<f32>(out + o) + load<f32>(src + o));
+    }
+  }
+  if (scale != 1) {
+    for (let k = 0; k < cols; k++) {
+      const o = b4(k);
+      store<f32>(out + o, load<f32>(out + o) * scale);
+    }
+  }
+}

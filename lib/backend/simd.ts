@@ -18,6 +18,8 @@ import { wasmInternals, type WasmBackendInternals } from "./wasm-module";
 
 /** The functions exported by `asm/kernels.ts`. Pointers are byte offsets into tfjs's heap. */
 export interface SimdKernelExports {
+  /** out[c] = scale · Σ_r x[r,c] for x viewed as [rows, cols] (float32). */
+  sumRowsF32(x: number, out: number, rows: number, cols: number, scale: number): void;
   /** out[fh,fw,c,mult] = Σ_{n,oh,ow} x[n, oh·sh−padT+i·dh, ow·sw−padL+j·dw, c]·dy[n,oh,ow,c·mult+m]. */
   depthwiseConv2dBackpropFilter(
     x: number,

@@ -11,6 +11,7 @@
  * | DepthwiseConv2dNativeBackpropFilter | missing | wasm SIMD (asm/kernels.ts) |
  * | UnsortedSegmentSum | missing (gather/embedding gradient) | wasm SIMD |
  * | MaxPoolGrad, AvgPoolGrad | stock is slow (20×) | wasm SIMD |
+ * | Sum, Mean | leading-axis reductions transpose first | wasm SIMD row sum (simd-reduce.ts) |
  * | GatherV2 | stock is slow for row gathers (embeddings) | wasm SIMD row copies |
  * | BatchMatMul | transposed operands run a naive loop | explicit transpose (matmul.ts) |
  */
@@ -22,6 +23,7 @@ import {
 } from "./conv";
 import { batchMatMulConfig } from "./matmul";
 import { simdKernelConfigs } from "./simd-kernels";
+import { meanConfig, sumConfig } from "./simd-reduce";
 
 /**
  * Kernel configs of the pack. Overrides capture the stock kernel they fall back to, so this
@@ -35,6 +37,8 @@ export function kernelPackConfigs(): tf.KernelConfig[] {
     depthwiseConv2dNativeBackpropInputConfig,
     batchMatMulConfig(),
     ...simdKernelConfigs(),
+    sumConfig(),
+    meanConfig(),
   ];
 }
 
