@@ -1,6 +1,6 @@
 /**
  * Benchmark: ms per Adam training step and GFLOP/s for the four models of
- * ../shared/notes/wasm-training.md, on `wasm` + batchwise's kernel pack (1 and 2 threads),
+ * ../shared/notes/wasm-training.md, on `wasm` + batchwise's kernel pack (1 thread),
  * stock `wasm` where it can train, and the pure-JS `cpu` backend — each configuration in its
  * own child process, measured in one run, printed side by side with the speed-up ratio.
  *
@@ -95,7 +95,6 @@ async function main(): Promise<void> {
   const reps = 10;
   const configs: string[][] = [
     ["wasm", "1", "pack", String(reps)],
-    ["wasm", "2", "pack", String(reps)],
     ["wasm", "1", "stock", "3"],
   ];
   if (!skipCpu) configs.push(["cpu", "1", "pack", "1"]);

@@ -44,7 +44,6 @@ program
       .choices(["auto", ...BACKEND_NAMES])
       .default(process.env.BATCHWISE_BACKEND ?? "auto"),
   )
-  .option("--threads <n>", "wasm threads (1 or more)", int("--threads"), 1)
   .option("--quick", "small subset and budget: finishes in about 2 minutes", false)
   .option("--data <dir>", "Fashion-MNIST directory (four IDX .gz files)")
   .option("--out <dir>", "output directory for the run logs and report.html", "runs/latest")
@@ -99,7 +98,7 @@ program
     };
     const explicit = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
     const config = parseCompareConfig({ ...(opts.quick ? QUICK_OVERRIDES : {}), ...explicit });
-    const info = await initBackend(opts.backend, { threads: opts.threads });
+    const info = await initBackend(opts.backend);
     console.log(describeBackend(info));
     const t0 = performance.now();
     const result = await runComparison(config);

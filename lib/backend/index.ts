@@ -44,7 +44,7 @@ export interface BackendInfo {
 export interface BackendOptions {
   /** Register batchwise's wasm kernel pack (default true). Off only for benchmarks/tests. */
   kernelPack?: boolean;
-  /** wasm only: threads for XNNPACK (default 1; >1 loads the threaded-SIMD binary). */
+  /** wasm only: threads for XNNPACK; only 1 works under Node with tfjs 4.22 (see startWasm). */
   threads?: number;
 }
 
@@ -79,19 +79,17 @@ async function startWasm(opts: BackendOptions): Promise<number> {
   if (!Number.isInteger(threads) || threads < 1) {
     throw new BackendError(`threads: must be an integer >= 1, got ${threads}`);
   }
-  const dir = wasmDistDir();
   if (threads > 1) {
-    // tfjs disables wasm threads under Node (tfjs issue 3830); naming the threaded-SIMD
-    // binary by path loads it anyway.
-    wasmPkg.setWasmPaths({
-      "tfjs-backend-wasm.wasm": dir + "tfjs-backend-wasm-threaded-simd.wasm",
-      "tfjs-backend-wasm-simd.wasm": dir + "tfjs-backend-wasm-threaded-simd.wasm",
-      "tfjs-backend-wasm-threaded-simd.wasm": dir + "tfjs-backend-wasm-threaded-simd.wasm",
-    });
-    wasmPkg.setThreadsCount(threads);
-  } else {
-    wasmPkg.setWasmPaths(dir);
+    // Measured with tfjs 4.22.0 on Node 20: naming the threaded-SIMD binary by path fails to
+    // link (`emscripten_num_logical_cores` missing from the non-threaded JS glue), and forcing
+    // WASM_HAS_MULTITHREAD_SUPPORT makes the pool start its workers from blob: URLs, which
+    // Node rejects (ERR_WORKER_PATH). Data-parallel replicas in worker_threads are the way to
+    // use more cores here.
+    throw new BackendError(
+      `threads: ${threads} is not supported by tfjs-backend-wasm 4.22 under Node (its thread pool needs blob: workers); use threads 1`,
+    );
   }
+  wasmPkg.setWasmPaths(wasmDistDir());
   const ok = await tf.setBackend("wasm");
   if (!ok) throw new Error("tf.setBackend('wasm') returned false");
   return threads;
@@ -109,6 +107,10 @@ export async function initBackend(
   opts: BackendOptions = {},
 ): Promise<BackendInfo> {
   const resolved = resolveBackendChoice(choice);
+  const threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new BackendError(`threads: must be an integer >= 1, got ${threads}`);
+  }
   if (current != null && (resolved === "auto" || resolved === current.name)) return current;
   const order: BackendName[] = resolved === "auto" ? [...BACKEND_NAMES] : [resolved];
   const failures: string[] = [];
@@ -133,7 +135,7 @@ export async function initBackend(
       return current;
     } catch (e) {
       const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-      if (resolved !== "auto") {
+      if (resolved !== "auto" || (e instanceof BackendError && e.message.startsWith("threads:"))) {
         throw new BackendError(`backend '${name}' cannot be loaded: ${msg}`);
       }
       failures.push(`${name}: ${msg}`);

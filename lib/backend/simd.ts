@@ -18,6 +18,25 @@ import { wasmInternals, type WasmBackendInternals } from "./wasm-module";
 
 /** The functions exported by `asm/kernels.ts`. Pointers are byte offsets into tfjs's heap. */
 export interface SimdKernelExports {
+  /** out[kh,kw,ci,co] = Σ_{n,i,j} x[n, i·sh−padT+kh, j·sw−padL+kw, ci]·dy[n,i,j,co]. */
+  conv2dBackpropFilterSmallC(
+    x: number,
+    dy: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    ho: number,
+    wo: number,
+    co: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    padT: number,
+    padL: number,
+  ): void;
   /** out[c] = scale · Σ_r x[r,c] for x viewed as [rows, cols] (float32). */
   sumRowsF32(x: number, out: number, rows: number, cols: number, scale: number): void;
   /** out[fh,fw,c,mult] = Σ_{n,oh,ow} x[n, oh·sh−padT+i·dh, ow·sw−padL+j·dw, c]·dy[n,oh,ow,c·mult+m]. */

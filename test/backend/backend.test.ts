@@ -1,0 +1,94 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import {
+  BackendError,
+  describeBackend,
+  initBackend,
+  resolveBackendChoice,
+} from "../../lib/backend";
+import { kernelPackConfigs, kernelPackRegistered } from "../../lib/backend/kernels";
+
+test("resolveBackendChoice: explicit, then BATCHWISE_BACKEND, then auto; unknown names rejected", () => {
+  const saved = process.env.BATCHWISE_BACKEND;
+  try {
+    delete process.env.BATCHWISE_BACKEND;
+    assert.equal(resolveBackendChoice(), "auto");
+    process.env.BATCHWISE_BACKEND = "cpu";
+    assert.equal(resolveBackendChoice(), "cpu");
+    assert.equal(resolveBackendChoice("wasm"), "wasm");
+    assert.throws(
+      () => resolveBackendChoice("gpu"),
+      /backend: unknown value 'gpu' \(valid: auto, tfjs-node-gpu, tfjs-node, wasm, cpu\)/,
+    );
+  } finally {
+    if (saved === undefined) delete process.env.BATCHWISE_BACKEND;
+    else process.env.BATCHWISE_BACKEND = saved;
+  }
+});
+
+test("auto picks wasm with the kernel pack here (tfjs-node is not installable on this machine kind)", async () => {
+  const info = await initBackend("auto");
+  // tfjs-node(-gpu) cannot install here (its install script downloads libtensorflow); where it
+  // is installed, auto would pick it and this test documents that order instead.
+  let nodeAvailable = true;
+  try {
+    require.resolve("@tensorflow/tfjs-node");
+  } catch {
+    nodeAvailable = false;
+  }
+  if (!nodeAvailable) {
+    assert.equal(info.name, "wasm");
+    assert.equal(info.kernelPack, true);
+    assert.equal(tf.getBackend(), "wasm");
+    assert.ok(kernelPackRegistered());
+    assert.equal(describeBackend(info), "backend: wasm (batchwise kernel pack, 1 thread)");
+  }
+});
+
+test("forcing a backend that cannot load is a BackendError naming it", async () => {
+  let nodeAvailable = true;
+  try {
+    require.resolve("@tensorflow/tfjs-node-gpu");
+  } catch {
+    nodeAvailable = false;
+  }
+  if (nodeAvailable) return;
+  await assert.rejects(initBackend("tfjs-node-gpu"), (e: Error) => {
+    assert.ok(e instanceof BackendError);
+    assert.match(e.message, /^backend 'tfjs-node-gpu' cannot be loaded: /);
+    return true;
+  });
+});
+
+test("invalid thread counts are rejected, naming the parameter", async () => {
+  await assert.rejects(
+    initBackend("wasm", { threads: 0 }),
+    /threads: must be an integer >= 1, got 0/,
+  );
+  await assert.rejects(
+    initBackend("auto", { threads: 1.5 }),
+    /threads: must be an integer >= 1, got 1.5/,
+  );
+});
+
+test("every kernel of the pack is registered on wasm", async () => {
+  await initBackend("wasm");
+  const names = kernelPackConfigs().map((c) => c.kernelName);
+  for (const k of [
+    "Conv2DBackpropFilter",
+    "Conv2DBackpropInput",
+    "DepthwiseConv2dNativeBackpropInput",
+    "DepthwiseConv2dNativeBackpropFilter",
+    "UnsortedSegmentSum",
+    "MaxPoolGrad",
+    "AvgPoolGrad",
+    "BatchMatMul",
+    "GatherV2",
+    "Sum",
+    "Mean",
+  ]) {
+    assert.ok(names.includes(k), `${k} in the pack`);
+    assert.ok(tf.getKernel(k, "wasm") != null, `${k} registered`);
+  }
+});
