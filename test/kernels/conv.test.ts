@@ -25,6 +25,8 @@ for (const k of [1, 3, 5]) {
   }
 }
 cases.push({ n: 2, h: 8, w: 8, ci: 4, co: 8, k: 3, s: 2, pad: "same" }); // even size, stride 2
+cases.push({ n: 2, h: 6, w: 5, ci: 13, co: 9, k: 1, s: 1, pad: "same" }); // 1×1 SIMD path, many channels
+cases.push({ n: 2, h: 7, w: 6, ci: 9, co: 6, k: 1, s: 2, pad: "valid" }); // 1×1 stride 2
 cases.push({ n: 4, h: 7, w: 7, ci: 1, co: 3, k: 1, s: 1, pad: "valid" }); // 1×1 matmul path
 for (const k of [1, 3, 5])
   for (const s of [1, 2])

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { assertClose, randn, runOn, useWasmWithPack } from "../helpers/backends";
-import { leadingAxes } from "../../lib/backend/kernels/simd-reduce";
+import { leadingAxes, reductionView } from "../../lib/backend/kernels/simd-reduce";
 
 const TOL = 1e-4; // see conv.test.ts: float32 sums of ≤ 300 terms, errors ~1e-6 relative
 
@@ -44,7 +44,7 @@ test("BatchMatMul with transposed operands and folded batches matches the cpu ba
   }
 });
 
-test("Sum and Mean over leading axes match the cpu backend, with and without keepDims", async () => {
+test("Sum and Mean over leading and middle axes match the cpu backend, with and without keepDims", async () => {
   await useWasmWithPack();
   let seed = 70;
   const cases: [number[], number | number[], boolean][] = [
@@ -53,9 +53,13 @@ test("Sum and Mean over leading axes match the cpu backend, with and without kee
     [[500, 3], 0, false], // cols < 4: scalar tail
     [[500, 19], [-2], true], // 19 = 16 + 3: vector and scalar parts
     [[7, 0], 0, false], // empty columns
-    [[40, 30, 20], [1, 2], false], // not leading: stock path
+    [[40, 30, 20], [1], false], // middle axis: per-outer SIMD sums
+    [[8, 6, 5, 7], [1, 2], true], // global average pooling shape
+    [[40, 30, 20], [2], false], // innermost: stock path
+    [[40, 30, 20], [0, 2], false], // not contiguous: stock path
     [[40, 30, 20], [0, 1], false],
     [[40, 30, 20], [0, 1, 2], false], // full reduction: stock path
+    [[40, 30, 20], null as unknown as number[], false], // null axis: all axes, stock path
   ];
   for (const [shape, axis, keepDims] of cases) {
     const x = {
@@ -82,5 +86,73 @@ test("leadingAxes recognises only 0..k-1 with k < rank", () => {
   assert.equal(leadingAxes([2, 0, 1], 4), 3);
   assert.equal(leadingAxes(-4, 4), 1);
   assert.equal(leadingAxes([1, 2], 4), 0);
+  assert.deepEqual(reductionView([1, 2], [8, 6, 5, 7]), {
+    outer: 8,
+    reduced: 30,
+    inner: 7,
+    first: 1,
+    last: 2,
+  });
+  assert.equal(reductionView([2, 3], [8, 6, 5, 7]), null); // innermost
+  assert.equal(reductionView([0, 2], [8, 6, 5, 7]), null); // not contiguous
   assert.equal(leadingAxes([0, 1, 2, 3], 4), 0); // full reduction: stock
+  assert.equal(reductionView(null, [3, 4]), null); // null axis = all axes: stock
+});
+
+test("Tile matches the cpu backend for broadcasts, inner and outer repeats, int32 and bool", async () => {
+  await useWasmWithPack();
+  const cases: [number[], number[]][] = [
+    [
+      [1, 1, 1, 5],
+      [4, 3, 2, 1],
+    ],
+    [
+      [2, 3],
+      [2, 2],
+    ],
+    [
+      [3, 1],
+      [1, 7],
+    ],
+    [[4], [3]],
+    [
+      [2, 1, 3],
+      [1, 4, 1],
+    ],
+    [
+      [2, 2],
+      [0, 3],
+    ],
+  ];
+  let seed = 500;
+  for (const [shape, reps] of cases) {
+    const x = {
+      values: randn(
+        shape.reduce((p, q) => p * q, 1),
+        seed++,
+      ),
+      shape,
+    };
+    const f = (t: tf.Tensor) => tf.tile(t, reps);
+    assertClose(
+      await runOn("wasm", [x], f),
+      await runOn("cpu", [x], f),
+      0,
+      `tile ${shape} ${reps}`,
+    );
+    const g = (t: tf.Tensor) => tf.cast(tf.tile(tf.cast(t, "int32"), reps), "float32");
+    assertClose(
+      await runOn("wasm", [x], g),
+      await runOn("cpu", [x], g),
+      0,
+      `tile int32 ${shape} ${reps}`,
+    );
+    const h = (t: tf.Tensor) => tf.cast(tf.tile(tf.greater(t, 0), reps), "float32");
+    assertClose(
+      await runOn("wasm", [x], h),
+      await runOn("cpu", [x], h),
+      0,
+      `tile bool ${shape} ${reps}`,
+    );
+  }
 });

@@ -29,6 +29,8 @@ import { simdKernels } from "../simd";
  * Up to this many input channels, Conv2DBackpropFilter runs the SIMD loop of
  * asm/kernels.ts (vectorised over output channels): the XNNPACK mapping then has only
  * fh·fw·Ci output pixels and runs at ≈2 GFLOP/s (first conv of the CNN at B = 512: 107 ms).
+ * 1×1 filters take the same loop: the alternative Xᵀ·dY needs a transpose of the tall X and an
+ * XNNPACK GEMM with K = N·H·W that ran at ≈2 GFLOP/s (MBConv [64,32,32,96]: 85 + 92 ms).
  */
 export const SMALL_C_MAX_IN_CHANNELS = 4;
 
@@ -235,7 +237,12 @@ export const conv2DBackpropFilterConfig: tf.KernelConfig = {
     const info = convInfoFor(x.shape, filterShape, a, false);
     requireNoDilation("Conv2DBackpropFilter", info);
     const [fh, fw, ci, co] = filterShape;
-    if (ci <= SMALL_C_MAX_IN_CHANNELS && x.dtype === "float32" && dy.dtype === "float32") {
+    const pointwise = fh === 1 && fw === 1;
+    if (
+      (ci <= SMALL_C_MAX_IN_CHANNELS || pointwise) &&
+      x.dtype === "float32" &&
+      dy.dtype === "float32"
+    ) {
       const b = wasmInternals(backend as tf.KernelBackend);
       const out = b.makeOutput(filterShape, "float32");
       const [n, h, w] = x.shape;

@@ -12,6 +12,7 @@
  * | UnsortedSegmentSum | missing (gather/embedding gradient) | wasm SIMD |
  * | MaxPoolGrad, AvgPoolGrad | stock is slow (20×) | wasm SIMD |
  * | Sum, Mean | leading-axis reductions transpose first | wasm SIMD row sum (simd-reduce.ts) |
+ * | Tile | stock walks every output element | block copies + doubling copyWithin (tile.ts) |
  * | GatherV2 | stock is slow for row gathers (embeddings) | wasm SIMD row copies |
  * | BatchMatMul | transposed operands run a naive loop | explicit transpose (matmul.ts) |
  */
@@ -24,6 +25,7 @@ import {
 import { batchMatMulConfig } from "./matmul";
 import { simdKernelConfigs } from "./simd-kernels";
 import { meanConfig, sumConfig } from "./simd-reduce";
+import { tileConfig } from "./tile";
 
 /**
  * Kernel configs of the pack. Overrides capture the stock kernel they fall back to, so this
@@ -39,6 +41,7 @@ export function kernelPackConfigs(): tf.KernelConfig[] {
     ...simdKernelConfigs(),
     sumConfig(),
     meanConfig(),
+    tileConfig(),
   ];
 }
 
