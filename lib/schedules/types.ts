@@ -15,6 +15,29 @@ export interface Observation {
   datasetSize: number;
   /** Mean training loss of the previous update's batch, or null before the first. */
   lastLoss: number | null;
+  /** |G_B|² of the previous update's mean gradient, or null before the first. */
+  lastGradSqNorm: number | null;
+  /**
+   * F(x_k): the training loss on the whole training set (or on the seeded fraction the
+   * schedule asked for), computed by the loop before this update when the schedule's
+   * `wantsTrainLoss(state, step)` returned true; null otherwise.
+   */
+  trainLoss: number | null;
+  /**
+   * The gradient-noise-scale estimator's current values (bias-corrected EMAs of |G|² and
+   * tr(Σ), and B_simple = tr(Σ)/|G|²), or null when no estimator runs or it has no estimate yet.
+   */
+  noise: NoiseObservation | null;
+}
+
+/** The noise-scale estimates a schedule may use (McCandlish et al. 2018, App. A.1). */
+export interface NoiseObservation {
+  /** EMA estimate of |G|², the squared norm of the true gradient. */
+  gradSqNorm: number;
+  /** EMA estimate of tr(Σ), the trace of the per-example gradient covariance. */
+  traceSigma: number;
+  /** B_simple = tr(Σ)/|G|² (ratio of the EMAs), or null when |G|² ≤ 0. */
+  bSimple: number | null;
 }
 
 /** A schedule's decision for the next model update. */
@@ -35,6 +58,13 @@ export interface BatchSchedule<S = unknown> {
   init(): S;
   /** Decides the batch size and learning-rate factor of the next update. Pure. */
   update(state: S, obs: Observation): Decision<S>;
+  /**
+   * Optional: whether the loop should compute F(x_k) (see {@link Observation.trainLoss})
+   * before update `step` (= model updates completed). Pure.
+   */
+  wantsTrainLoss?(state: S, step: number): boolean;
+  /** Fraction of the training set (seeded, fixed) used for F(x_k); in (0, 1], default 1. */
+  readonly trainLossFraction?: number;
 }
 
 /** Raised for invalid schedule parameters; the message names the parameter and value. */

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { SingleBar, Presets } from "cli-progress";
 import { BatchSchedule, Observation } from "../schedules/types";
-import { samplerInit, sampleBatch } from "../data/sampler";
+import { epochPermutation, samplerInit, sampleBatch } from "../data/sampler";
 import { RunLogRow } from "../report/runlog-types";
 import { StepBatch, ConvergenceError, StepResult, trainStep } from "./step";
 import { Task } from "./task";
@@ -92,9 +92,25 @@ export function evaluate(
 }
 
 /**
+ * The fixed, seeded subset on which F(x_k) is measured for schedules that need the training
+ * loss: the first ⌈fraction·n⌉ indices of a permutation drawn from the run's seed.
+ * @throws Error if fraction is not in (0, 1].
+ */
+export function probeSource(train: DataSource, fraction: number, seed: number): DataSource {
+  if (!(fraction > 0 && fraction <= 1)) {
+    throw new Error(`trainLossFraction must be in (0, 1], got ${fraction}`);
+  }
+  if (fraction === 1) return train;
+  const m = Math.max(1, Math.ceil(fraction * train.n));
+  const idx = epochPermutation(train.n, seed + 0x9e3779b9, 0).subarray(0, m);
+  return { n: m, batch: (indices) => train.batch(indices.map((i) => idx[i])) };
+}
+
+/**
  * Trains `model` for `config.examplesBudget` examples with the batch sizes `schedule` picks.
  *
- * Phases per update: (1) ask the schedule for B and the LR factor, (2) draw B indices from
+ * Phases per update: (1) ask the schedule for B and the LR factor (computing F(x_k) on the
+ * probe set first if it asks), (2) draw B indices from
  * the seeded epoch sampler, (3) one model update (micro-batched above the memory cap),
  * (4) divergence check, (5) log, (6) evaluate when due. Wall-clock excludes evaluation.
  *
@@ -119,6 +135,8 @@ export async function trainLoop<S>(args: {
   let examples = 0;
   let step = 0;
   let lastLoss: number | null = null;
+  let lastGradSqNorm: number | null = null;
+  let probe: DataSource | null = null;
   let trainSeconds = 0;
   let nextEval = config.evalEvery;
   const bar =
@@ -135,13 +153,21 @@ export async function trainLoop<S>(args: {
 
   while (examples < config.examplesBudget) {
     const t0 = performance.now();
-    // (1) schedule
+    // (1) schedule (with F(x_k) on the seeded probe set when the schedule asks for it)
+    let trainLoss: number | null = null;
+    if (schedule.wantsTrainLoss?.(scheduleState, step)) {
+      probe ??= probeSource(train, schedule.trainLossFraction ?? 1, config.seed);
+      trainLoss = evaluate(model, task, probe, config.evalBatchSize).loss;
+    }
     const obs: Observation = {
       step,
       epoch: examples / train.n,
       examples,
       datasetSize: train.n,
       lastLoss,
+      lastGradSqNorm,
+      trainLoss,
+      noise: null,
     };
     const decision = schedule.update(scheduleState, obs);
     scheduleState = decision.state;
@@ -167,6 +193,7 @@ export async function trainLoop<S>(args: {
       );
     }
     lastLoss = r.loss;
+    lastGradSqNorm = r.gradSqNorm;
     steps.push({
       step,
       batchSize: B,

@@ -10,6 +10,9 @@ const obs = (epoch: number, step = 0): Observation => ({
   examples: epoch * 1000,
   datasetSize: 1000,
   lastLoss: null,
+  lastGradSqNorm: null,
+  trainLoss: null,
+  noise: null,
 });
 
 function trajectory<S>(s: BatchSchedule<S>, epochs: number[]): number[] {
