@@ -26,7 +26,7 @@ export type LineTrace = {
   x: (number | null)[];
   /** y values; null marks a gap. */
   y: (number | null)[];
-  line: { shape: "linear" | "hv"; dash: "solid" | "dash" | "dot"; color?: string };
+  line: { shape: "linear" | "hv" | "vh"; dash: "solid" | "dash" | "dot"; color?: string };
   marker: { color?: string };
   legendgroup?: string;
   showlegend: boolean;
@@ -66,7 +66,7 @@ export interface LineSeries {
   y: readonly (number | null)[];
   /** Plotly mode (default `"lines"`). */
   mode?: LineTrace["mode"];
-  /** Line shape: `"linear"` (default) or `"hv"` (step: horizontal, then vertical). */
+  /** Line shape: `"linear"` (default), `"hv"` (step: horizontal, then vertical) or `"vh"` (vertical, then horizontal). */
   shape?: LineTrace["line"]["shape"];
   /** Dash style (default `"solid"`). */
   dash?: LineTrace["line"]["dash"];
@@ -123,7 +123,7 @@ export const RUN_COLORS = Object.freeze([
 ]);
 
 const MODES: readonly LineTrace["mode"][] = ["lines", "markers", "lines+markers"];
-const SHAPES: readonly LineTrace["line"]["shape"][] = ["linear", "hv"];
+const SHAPES: readonly LineTrace["line"]["shape"][] = ["linear", "hv", "vh"];
 const DASHES: readonly LineTrace["line"]["dash"][] = ["solid", "dash", "dot"];
 
 function checkString(v: unknown, param: string): string {
@@ -277,7 +277,8 @@ export function accuracyVsFigure(
 
 /**
  * Batch size B against model updates (or another x field): one step-shaped trace (plotly line
- * shape `"hv"`) per run, through all its rows.
+ * shape `"vh"`) per run, through all its rows. A row's B is the batch of the update that ends
+ * at its step, so B_k holds on (k−1, k]: the line rises at k−1 and runs flat to k.
  *
  * @param rows run-log rows of one or more runs (validated).
  * @param options.x the x field (default `"step"`); log axes (default linear; `logY` suits
@@ -301,7 +302,7 @@ export function batchSizeFigure(
       name: run,
       x: list.map((r) => r[xf]),
       y: list.map((r) => r.batchSize),
-      shape: "hv",
+      shape: "vh",
       color: RUN_COLORS[i % RUN_COLORS.length],
     })),
     logX,

@@ -61,7 +61,7 @@ describe("batchSizeFigure", () => {
       [4, 3, 2],
     );
     assert.deepEqual(fig.data[1].y, [2, 4, 4]);
-    assert.ok(fig.data.every((t) => t.line.shape === "hv"));
+    assert.ok(fig.data.every((t) => t.line.shape === "vh"));
     assert.equal(fig.layout.yaxis.title.text, "batch size B");
     assert.equal(fig.layout.xaxis.title.text, "model updates");
     // Colours follow run order, the same as in the other figures.
@@ -167,7 +167,7 @@ describe("lineFigure", () => {
     );
     assert.throws(
       () => lineFigure(spec({ name: "a", x: [1], y: [1], shape: "spline" })),
-      /series\[0\]\.shape: must be one of linear, hv, got spline/,
+      /series\[0\]\.shape: must be one of linear, hv, vh, got spline/,
     );
     assert.throws(
       () => lineFigure(spec({ x: [1], y: [1] })),
