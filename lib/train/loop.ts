@@ -5,8 +5,22 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { SingleBar, Presets } from "cli-progress";
-import { BatchSchedule, Observation } from "../schedules/types";
-import { epochPermutation, samplerInit, sampleBatch } from "../data/sampler";
+import { BatchSchedule, NoiseObservation, Observation } from "../schedules/types";
+import {
+  epochPermutation,
+  parseSamplerState,
+  samplerInit,
+  sampleBatch,
+  SamplerState,
+} from "../data/sampler";
+import {
+  checkCompatible,
+  hasCheckpoint,
+  loadCheckpoint,
+  LoopState,
+  restoreInto,
+  saveCheckpoint,
+} from "./checkpoint";
 import { RunLogRow } from "../report/runlog-types";
 import { StepBatch, ConvergenceError, StepResult, trainStep } from "./step";
 import { Task } from "./task";
@@ -107,15 +121,47 @@ export function probeSource(train: DataSource, fraction: number, seed: number): 
 }
 
 /**
+ * A noise-scale estimator the loop feeds after every update (see lib/noise): a pure state
+ * machine over the per-update gradient norms.
+ */
+export interface NoiseEstimatorHook<N = unknown> {
+  init(): N;
+  update(state: N, record: StepRecord): N;
+  read(state: N): NoiseObservation | null;
+}
+
+/** Raised when a run stops because `shouldStop()` returned true (e.g. Ctrl-C); a checkpoint was written. */
+export class InterruptedError extends Error {
+  override name = "InterruptedError";
+}
+
+/** Checkpointing of a run (see lib/train/checkpoint.ts). */
+export interface CheckpointOptions {
+  /** Directory of the run's checkpoints. */
+  dir: string;
+  /** Write a checkpoint every this many model updates (0 = never by count). */
+  everySteps: number;
+  /** Write a checkpoint when this many seconds passed since the last one (0 = never by time). */
+  everySeconds: number;
+  /** The run's configuration, saved and compared on resume. */
+  config: Record<string, unknown>;
+  /** Continue from the newest checkpoint in `dir` if there is one. */
+  resume: boolean;
+}
+
+/**
  * Trains `model` for `config.examplesBudget` examples with the batch sizes `schedule` picks.
  *
  * Phases per update: (1) ask the schedule for B and the LR factor (computing F(x_k) on the
- * probe set first if it asks), (2) draw B indices from
- * the seeded epoch sampler, (3) one model update (micro-batched above the memory cap),
- * (4) divergence check, (5) log, (6) evaluate when due. Wall-clock excludes evaluation.
+ * probe set first if it asks), (2) draw B indices from the seeded epoch sampler, (3) one model
+ * update (micro-batched above the memory cap), (4) divergence check, (5) noise-scale estimate,
+ * (6) log and evaluate when due, (7) checkpoint when due or when asked to stop. Wall-clock
+ * excludes evaluation and checkpoint writing.
  *
  * @throws ConvergenceError when the loss is NaN/Inf or above `config.maxLoss`, naming the
- *   step, batch size and learning rate.
+ *   step, batch size and learning rate (the last checkpoint written stays the newest).
+ * @throws InterruptedError after writing a checkpoint when `shouldStop()` returns true.
+ * @throws CheckpointError when resuming from an incompatible checkpoint.
  */
 export async function trainLoop<S>(args: {
   model: tfl.LayersModel;
@@ -125,20 +171,52 @@ export async function trainLoop<S>(args: {
   test: DataSource;
   schedule: BatchSchedule<S>;
   config: LoopConfig;
+  noise?: NoiseEstimatorHook;
+  checkpoint?: CheckpointOptions;
+  shouldStop?: () => boolean;
   onRow?: (row: RunLogRow) => void;
 }): Promise<TrainResult> {
-  const { model, optimizer, task, train, test, schedule, config } = args;
-  const rows: RunLogRow[] = [];
+  const { model, optimizer, task, train, test, schedule, config, noise, checkpoint } = args;
+  let rows: RunLogRow[] = [];
   const steps: StepRecord[] = [];
-  let scheduleState = schedule.init();
-  let sampler = samplerInit({ n: train.n, seed: config.seed });
-  let examples = 0;
-  let step = 0;
-  let lastLoss: number | null = null;
-  let lastGradSqNorm: number | null = null;
+  let st: LoopState = {
+    step: 0,
+    examples: 0,
+    trainSeconds: 0,
+    nextEval: config.evalEvery,
+    lastLoss: null,
+    lastGradSqNorm: null,
+    schedule: schedule.init(),
+    sampler: samplerInit({ n: train.n, seed: config.seed }),
+    noise: noise?.init() ?? null,
+  };
+  // (0) resume
+  if (checkpoint?.resume && hasCheckpoint(checkpoint.dir)) {
+    const loaded = loadCheckpoint(checkpoint.dir);
+    try {
+      checkCompatible(loaded, model, checkpoint.config);
+    } catch (e) {
+      tf.dispose([...loaded.weights, ...loaded.optimizer.weights.map((w) => w.tensor)]);
+      throw e;
+    }
+    await restoreInto(loaded, model, optimizer);
+    st = loaded.meta.state;
+    st.sampler = parseSamplerState(st.sampler);
+    rows = loaded.rows;
+  }
+  const save = async () => {
+    if (checkpoint == null) return;
+    await saveCheckpoint(checkpoint.dir, {
+      model,
+      optimizer,
+      state: st,
+      rows,
+      config: checkpoint.config,
+    });
+  };
   let probe: DataSource | null = null;
-  let trainSeconds = 0;
-  let nextEval = config.evalEvery;
+  let lastSave = performance.now();
+  let stepsSinceSave = 0;
   const bar =
     config.progress && process.stderr.isTTY
       ? new SingleBar(
@@ -148,91 +226,122 @@ export async function trainLoop<S>(args: {
           Presets.shades_classic,
         )
       : null;
-  bar?.start(config.examplesBudget, 0, { step: 0, B: "-", loss: "-", acc: "-" });
+  bar?.start(config.examplesBudget, st.examples, { step: st.step, B: "-", loss: "-", acc: "-" });
   let lastAcc = "-";
 
-  while (examples < config.examplesBudget) {
-    const t0 = performance.now();
-    // (1) schedule (with F(x_k) on the seeded probe set when the schedule asks for it)
-    let trainLoss: number | null = null;
-    if (schedule.wantsTrainLoss?.(scheduleState, step)) {
-      probe ??= probeSource(train, schedule.trainLossFraction ?? 1, config.seed);
-      trainLoss = evaluate(model, task, probe, config.evalBatchSize).loss;
-    }
-    const obs: Observation = {
-      step,
-      epoch: examples / train.n,
-      examples,
-      datasetSize: train.n,
-      lastLoss,
-      lastGradSqNorm,
-      trainLoss,
-      noise: null,
-    };
-    const decision = schedule.update(scheduleState, obs);
-    scheduleState = decision.state;
-    const B = Math.min(decision.batchSize, config.examplesBudget - examples);
-    const lr = config.learningRate * decision.lrFactor;
-    // (2) data
-    const drawn = sampleBatch(sampler, B);
-    sampler = drawn.state;
-    const batch = train.batch(drawn.indices);
-    // (3) update
-    const r: StepResult = trainStep(model, optimizer, task, batch, {
-      microBatchSize: config.microBatchSize,
-      learningRate: lr,
-    });
-    step += 1;
-    examples += B;
-    trainSeconds += (performance.now() - t0) / 1000;
-    // (4) divergence
-    if (!Number.isFinite(r.loss) || r.loss > config.maxLoss) {
-      bar?.stop();
-      throw new ConvergenceError(
-        `${config.runName}: training diverged at step ${step}: loss ${r.loss} (bound ${config.maxLoss}) with batch size ${B} and learning rate ${lr}`,
-      );
-    }
-    lastLoss = r.loss;
-    lastGradSqNorm = r.gradSqNorm;
-    steps.push({
-      step,
-      batchSize: B,
-      loss: r.loss,
-      gradSqNorm: r.gradSqNorm,
-      microBatchSizes: r.microBatchSizes,
-      microBatchSqNorms: r.microBatchSqNorms,
-    });
-    // (5) log; (6) evaluate when due
-    const row: RunLogRow = {
-      run: config.runName,
-      step,
-      epoch: examples / train.n,
-      examples,
-      batchSize: B,
-      learningRate: lr,
-      trainLoss: r.loss,
-      testLoss: null,
-      testAccuracy: null,
-      wallClock: trainSeconds,
-    };
-    if (examples >= nextEval || examples >= config.examplesBudget) {
-      const ev = evaluate(model, task, test, config.evalBatchSize);
-      row.testLoss = ev.loss;
-      row.testAccuracy = ev.accuracy;
-      lastAcc = (100 * ev.accuracy).toFixed(2) + "%";
-      while (nextEval <= examples) nextEval += config.evalEvery;
-      if (config.progress && bar == null) {
-        console.log(
-          `${config.runName}: step ${step}, epoch ${row.epoch.toFixed(2)}, B ${B}, train loss ${r.loss.toFixed(4)}, test loss ${ev.loss.toFixed(4)}, test accuracy ${lastAcc}, ${trainSeconds.toFixed(1)} s`,
+  try {
+    while (st.examples < config.examplesBudget) {
+      const t0 = performance.now();
+      // (1) schedule (with F(x_k) on the seeded probe set when the schedule asks for it)
+      let trainLoss: number | null = null;
+      if (schedule.wantsTrainLoss?.(st.schedule as S, st.step)) {
+        probe ??= probeSource(train, schedule.trainLossFraction ?? 1, config.seed);
+        trainLoss = evaluate(model, task, probe, config.evalBatchSize).loss;
+      }
+      const obs: Observation = {
+        step: st.step,
+        epoch: st.examples / train.n,
+        examples: st.examples,
+        datasetSize: train.n,
+        lastLoss: st.lastLoss,
+        lastGradSqNorm: st.lastGradSqNorm,
+        trainLoss,
+        noise: noise != null ? noise.read(st.noise) : null,
+      };
+      const decision = schedule.update(st.schedule as S, obs);
+      const B = Math.min(decision.batchSize, config.examplesBudget - st.examples);
+      const lr = config.learningRate * decision.lrFactor;
+      // (2) data
+      const drawn = sampleBatch(st.sampler as SamplerState, B);
+      const batch = train.batch(drawn.indices);
+      // (3) update
+      const r: StepResult = trainStep(model, optimizer, task, batch, {
+        microBatchSize: config.microBatchSize,
+        learningRate: lr,
+      });
+      const step = st.step + 1;
+      // (4) divergence: raise before any state moves, so the last checkpoint stays the newest.
+      if (!Number.isFinite(r.loss) || r.loss > config.maxLoss) {
+        throw new ConvergenceError(
+          `${config.runName}: training diverged at step ${step}: loss ${r.loss} (bound ${config.maxLoss}) with batch size ${B} and learning rate ${lr}`,
         );
       }
+      // (5) bookkeeping and the noise-scale estimate
+      const record: StepRecord = {
+        step,
+        batchSize: B,
+        loss: r.loss,
+        gradSqNorm: r.gradSqNorm,
+        microBatchSizes: r.microBatchSizes,
+        microBatchSqNorms: r.microBatchSqNorms,
+      };
+      steps.push(record);
+      st = {
+        ...st,
+        step,
+        examples: st.examples + B,
+        trainSeconds: st.trainSeconds + (performance.now() - t0) / 1000,
+        lastLoss: r.loss,
+        lastGradSqNorm: r.gradSqNorm,
+        schedule: decision.state,
+        sampler: drawn.state,
+        noise: noise != null ? noise.update(st.noise, record) : null,
+      };
+      // (6) log; evaluate when due
+      const row: RunLogRow = {
+        run: config.runName,
+        step,
+        epoch: st.examples / train.n,
+        examples: st.examples,
+        batchSize: B,
+        learningRate: lr,
+        trainLoss: r.loss,
+        testLoss: null,
+        testAccuracy: null,
+        wallClock: st.trainSeconds,
+      };
+      if (st.examples >= st.nextEval || st.examples >= config.examplesBudget) {
+        const ev = evaluate(model, task, test, config.evalBatchSize);
+        row.testLoss = ev.loss;
+        row.testAccuracy = ev.accuracy;
+        lastAcc = (100 * ev.accuracy).toFixed(2) + "%";
+        let next = st.nextEval;
+        while (next <= st.examples) next += config.evalEvery;
+        st = { ...st, nextEval: next };
+        if (config.progress && bar == null) {
+          console.log(
+            `${config.runName}: step ${step}, epoch ${row.epoch.toFixed(2)}, B ${B}, train loss ${r.loss.toFixed(4)}, test loss ${ev.loss.toFixed(4)}, test accuracy ${lastAcc}, ${st.trainSeconds.toFixed(1)} s`,
+          );
+        }
+      }
+      rows.push(row);
+      args.onRow?.(row);
+      bar?.update(st.examples, { step, B, loss: r.loss.toFixed(4), acc: lastAcc });
+      // (7) checkpoint when due, or when asked to stop
+      stepsSinceSave += 1;
+      const stop = args.shouldStop?.() ?? false;
+      if (
+        checkpoint != null &&
+        (stop ||
+          (checkpoint.everySteps > 0 && stepsSinceSave >= checkpoint.everySteps) ||
+          (checkpoint.everySeconds > 0 &&
+            (performance.now() - lastSave) / 1000 >= checkpoint.everySeconds))
+      ) {
+        await save();
+        lastSave = performance.now();
+        stepsSinceSave = 0;
+      }
+      if (stop) {
+        throw new InterruptedError(
+          `${config.runName}: stopped at step ${step}${checkpoint ? `; checkpoint written to ${checkpoint.dir}` : ""}`,
+        );
+      }
+      // Let signal handlers and timers run between updates.
+      if (step % 10 === 0) await new Promise((res) => setImmediate(res));
     }
-    rows.push(row);
-    args.onRow?.(row);
-    bar?.update(examples, { step, B, loss: r.loss.toFixed(4), acc: lastAcc });
-    // Let signal handlers and timers run between updates.
-    if (step % 20 === 0) await new Promise((res) => setImmediate(res));
+    if (stepsSinceSave > 0 || !hasCheckpoint(checkpoint?.dir ?? "")) await save();
+  } finally {
+    bar?.stop();
   }
-  bar?.stop();
   return { rows, steps };
 }
