@@ -7,7 +7,13 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { BACKEND_NAMES, describeBackend, initBackend } from "../lib/backend";
-import { parseCompareConfig, QUICK_OVERRIDES, runComparison } from "../lib/train/compare";
+import {
+  parseCompareConfig,
+  QUICK_OVERRIDES,
+  resumeConfig,
+  runComparison,
+} from "../lib/train/compare";
+import { InterruptedError } from "../lib/train/loop";
 
 function num(name: string) {
   return (v: string): number => {
@@ -46,7 +52,10 @@ program
   )
   .option("--quick", "small subset and budget: finishes in about 2 minutes", false)
   .option("--data <dir>", "Fashion-MNIST directory (four IDX .gz files)")
-  .option("--out <dir>", "output directory for the run logs and report.html", "runs/latest")
+  .option(
+    "--out <dir>",
+    "output directory for the run logs, checkpoints and report.html (default runs/latest)",
+  )
   .option("--epochs <n>", "training budget in epochs (both runs)", num("--epochs"))
   .option("--batch-size <B>", "batch size of the constant run", int("--batch-size"))
   .option(
@@ -76,6 +85,20 @@ program
   )
   .option("--test-subset <n>", "use the first n test examples (0 = all)", int("--test-subset"))
   .option("--seed <n>", "seed for weights and sampling", int("--seed"))
+  .option(
+    "--checkpoint-every <steps>",
+    "write a checkpoint every this many model updates (0 = off)",
+    int("--checkpoint-every"),
+  )
+  .option(
+    "--checkpoint-minutes <m>",
+    "write a checkpoint every this many minutes (0 = off)",
+    num("--checkpoint-minutes"),
+  )
+  .option(
+    "--resume <dir>",
+    "continue the job whose output directory is <dir> (after a crash or Ctrl-C)",
+  )
   .option("--no-progress", "no progress bar / progress lines")
   .action(async (opts) => {
     const given: Record<string, unknown> = {
@@ -95,13 +118,45 @@ program
       testSubset: opts.testSubset,
       seed: opts.seed,
       progress: opts.progress,
+      checkpointEvery: opts.checkpointEvery,
+      checkpointMinutes: opts.checkpointMinutes,
     };
-    const explicit = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-    const config = parseCompareConfig({ ...(opts.quick ? QUICK_OVERRIDES : {}), ...explicit });
+    // --out has a default and --no-progress defaults to true: only options the user typed count.
+    const typed = (key: string) => program.commands[0].getOptionValueSource(key) === "cli";
+    const keyOf: Record<string, string> = { dataDir: "data", outDir: "out", learningRate: "lr" };
+    const explicit = Object.fromEntries(
+      Object.entries(given).filter(([k, v]) => v !== undefined && typed(keyOf[k] ?? k)),
+    );
+    const config = opts.resume
+      ? resumeConfig(opts.resume, { ...(opts.quick ? QUICK_OVERRIDES : {}), ...explicit })
+      : parseCompareConfig({ ...(opts.quick ? QUICK_OVERRIDES : {}), ...explicit });
     const info = await initBackend(opts.backend);
     console.log(describeBackend(info));
     const t0 = performance.now();
-    const result = await runComparison(config);
+    // Ctrl-C: finish the current update, write a checkpoint, exit; a second Ctrl-C exits now.
+    let stopRequested = false;
+    process.on("SIGINT", () => {
+      if (stopRequested) process.exit(130);
+      stopRequested = true;
+      console.error(
+        "\nbatchwise: stopping after this update and writing a checkpoint (Ctrl-C again to quit now)",
+      );
+    });
+    let result;
+    try {
+      result = await runComparison(config, console.log, {
+        resume: opts.resume != null,
+        shouldStop: () => stopRequested,
+      });
+    } catch (e) {
+      if (e instanceof InterruptedError) {
+        console.error(
+          `batchwise: ${e.message}\nresume with: npx tsx cli/main.ts compare --resume ${config.outDir}`,
+        );
+        process.exit(130);
+      }
+      throw e;
+    }
     console.log("\n" + result.table);
     console.log(
       `\nrun log: ${result.files.csv}, ${result.files.parquet}\nreport:  ${result.files.html}`,

@@ -61,8 +61,23 @@ export const compareConfigSchema = z
     seed: z.number().int().nonnegative().default(1),
     /** Show progress. */
     progress: z.boolean().default(true),
+    /** Write a checkpoint every this many model updates (0 = off). */
+    checkpointEvery: z.number().int().nonnegative().default(200),
+    /** Write a checkpoint when this many minutes passed since the last one (0 = off). */
+    checkpointMinutes: z.number().nonnegative().default(5),
   })
   .strict();
+
+/** Keys that may differ between a run and its resumption (they do not change the result). */
+export const RESUMABLE_KEYS: readonly (keyof CompareConfig)[] = [
+  "outDir",
+  "progress",
+  "checkpointEvery",
+  "checkpointMinutes",
+];
+
+/** The file in the output directory that records the configuration of the job. */
+export const CONFIG_FILE = "config.json";
 
 /** The main job's configuration (see {@link compareConfigSchema} for defaults). */
 export type CompareConfig = z.infer<typeof compareConfigSchema>;
@@ -101,12 +116,44 @@ export interface CompareResult {
 }
 
 /**
+ * Reads the configuration saved in a job's output directory and merges `overrides` into it.
+ * @throws Error if the directory holds no job, or an override changes a key that decides the
+ *   result (anything but {@link RESUMABLE_KEYS}), naming the keys and both values.
+ */
+export function resumeConfig(dir: string, overrides: Record<string, unknown>): CompareConfig {
+  const file = path.join(dir, CONFIG_FILE);
+  if (!fs.existsSync(file)) {
+    throw new Error(`cannot resume ${dir}: no ${CONFIG_FILE} (not a batchwise output directory)`);
+  }
+  const saved = parseCompareConfig(JSON.parse(fs.readFileSync(file, "utf8"))) as Record<
+    string,
+    unknown
+  >;
+  const diff = Object.entries(overrides).filter(
+    ([k, v]) =>
+      !(RESUMABLE_KEYS as readonly string[]).includes(k) &&
+      JSON.stringify(v) !== JSON.stringify(saved[k]),
+  );
+  if (diff.length > 0) {
+    const detail = diff.map(
+      ([k, v]) => `${k} was ${JSON.stringify(saved[k])}, now ${JSON.stringify(v)}`,
+    );
+    throw new Error(`cannot resume ${dir} with a different configuration: ${detail.join("; ")}`);
+  }
+  return parseCompareConfig({ ...saved, ...overrides, outDir: dir });
+}
+
+/**
  * Runs the main job: constant vs growing batch, same examples budget, same initial weights.
- * @throws Error on an invalid configuration or unreadable data; ConvergenceError on divergence.
+ * Each run checkpoints into `<outDir>/checkpoints/run-<i>`; with `resume`, finished runs are
+ * read back and an interrupted one continues from its newest checkpoint.
+ * @throws Error on an invalid configuration or unreadable data; ConvergenceError on divergence;
+ *   InterruptedError when `shouldStop()` turned true (after writing a checkpoint).
  */
 export async function runComparison(
   config: CompareConfig,
   log: (s: string) => void = console.log,
+  opts: { resume?: boolean; shouldStop?: () => boolean } = {},
 ): Promise<CompareResult> {
   // 1. Data
   const full = loadFashionMnist(config.dataDir);
@@ -136,6 +183,14 @@ export async function runComparison(
     `constant B=${config.batchSize}`,
     `growing B=${config.initialBatchSize}x${config.growthFactor}/${config.growthEvery}ep`,
   ];
+  fs.mkdirSync(config.outDir, { recursive: true });
+  const configFile = path.join(config.outDir, CONFIG_FILE);
+  if (!opts.resume || !fs.existsSync(configFile)) {
+    fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  }
+  const fingerprint = Object.fromEntries(
+    Object.entries(config).filter(([k]) => !(RESUMABLE_KEYS as readonly string[]).includes(k)),
+  );
   const rows: RunLogRow[] = [];
   for (let i = 0; i < schedules.length; i++) {
     const model = smallCnn({
@@ -162,6 +217,14 @@ export async function runComparison(
         maxLoss: 1e3,
         progress: config.progress,
       },
+      checkpoint: {
+        dir: path.join(config.outDir, "checkpoints", `run-${i}`),
+        everySteps: config.checkpointEvery,
+        everySeconds: config.checkpointMinutes * 60,
+        config: { ...fingerprint, run: names[i] },
+        resume: opts.resume ?? false,
+      },
+      shouldStop: opts.shouldStop,
     });
     rows.push(...result.rows);
     model.dispose();
@@ -169,7 +232,6 @@ export async function runComparison(
   }
 
   // 3. Report
-  fs.mkdirSync(config.outDir, { recursive: true });
   const summaries = summariseRuns(rows, { targetAccuracy: config.targetAccuracy });
   const table = formatSummaryTable(summaries);
   const { csv, parquet } = writeRunLog(rows, config.outDir, "runlog");
