@@ -102,6 +102,7 @@ export const AXIS_TITLES = Object.freeze({
   testLoss: "test loss",
   testAccuracy: "test accuracy",
   wallClock: "wall-clock (s)",
+  bSimple: "noise scale B_simple",
 } as const satisfies Record<keyof RunLogRow, string>);
 
 /** The x axes run-log figures can use. */
@@ -366,5 +367,54 @@ export function lossFigure(
     series,
     logX,
     logY,
+  });
+}
+
+/**
+ * The simple noise scale B_simple over training (solid, one trace per run that has estimates)
+ * with each run's batch size B (dashed, same colour), on a log y axis: where B sits below
+ * B_simple, larger batches still cut the model updates needed almost proportionally
+ * (McCandlish et al. 2018, §2.2).
+ *
+ * @param rows run-log rows of one or more runs (validated); rows without `bSimple` are skipped
+ *   for the B_simple traces.
+ * @param options.x the x field (default `"step"`).
+ * @returns a plain JSON figure; y title "batch size B / noise scale B_simple".
+ * @throws RangeError if `options.x` is unknown or a row is invalid.
+ * @example
+ * const fig = noiseScaleFigure(rows, { x: "examples" });
+ */
+export function noiseScaleFigure(
+  rows: readonly RunLogRow[],
+  options: { x?: RunLogX } = {},
+): LineFigure {
+  const xf = checkX(options.x ?? "step");
+  const series: LineSeries[] = [];
+  [...groupRuns(rows)].forEach(([run, list], i) => {
+    const color = RUN_COLORS[i % RUN_COLORS.length];
+    const est = list.filter((r) => r.bSimple != null && r.bSimple > 0);
+    if (est.length > 0) {
+      series.push({
+        name: `${run}: B_simple`,
+        x: est.map((r) => r[xf]),
+        y: est.map((r) => r.bSimple as number),
+        color,
+      });
+    }
+    series.push({
+      name: `${run}: B`,
+      x: list.map((r) => r[xf]),
+      y: list.map((r) => r.batchSize),
+      shape: "vh",
+      dash: "dash",
+      color,
+    });
+  });
+  return lineFigure({
+    title: `noise scale B_simple and batch size vs ${AXIS_TITLES[xf]}`,
+    xTitle: AXIS_TITLES[xf],
+    yTitle: "batch size B / noise scale B_simple",
+    series,
+    logY: true,
   });
 }

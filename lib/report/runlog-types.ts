@@ -23,6 +23,11 @@ export interface RunLogRow {
   testAccuracy: number | null;
   /** Wall-clock seconds since the run started (evaluation time excluded). */
   wallClock: number;
+  /**
+   * The simple noise scale B_simple = tr(Σ)/|G|² estimated after this update (ratio of the
+   * bias-corrected EMAs, lib/noise), or null/absent when no estimate exists.
+   */
+  bSimple?: number | null;
 }
 
 /** Column names of a run log DataFrame / CSV, in order, mapped from {@link RunLogRow}. */
@@ -37,4 +42,5 @@ export const RUN_LOG_COLUMNS = {
   testLoss: "test_loss",
   testAccuracy: "test_accuracy",
   wallClock: "wall_clock_s",
+  bSimple: "b_simple",
 } as const satisfies Record<keyof RunLogRow, string>;

@@ -30,6 +30,7 @@ export const RUN_LOG_DTYPES: Readonly<Record<keyof RunLogRow, DataType>> = Objec
   testLoss: pl.Float64,
   testAccuracy: pl.Float64,
   wallClock: pl.Float64,
+  bSimple: pl.Float64,
 });
 
 /** Paths written by {@link writeRunLog}. */
@@ -71,6 +72,7 @@ const CHECKS: Record<keyof RunLogRow, Check> = {
   testLoss: nullable(anyNumber),
   testAccuracy: nullable(unitInterval),
   wallClock: finiteAtLeast0,
+  bSimple: (v) => (v === undefined ? null : nullable(finiteAtLeast0)(v)),
 };
 
 function show(v: unknown): string {
@@ -115,7 +117,7 @@ export function validateRunLogRows(rows: readonly RunLogRow[], param = "rows"): 
  * order, typed by {@link RUN_LOG_DTYPES}, with null test metrics where no evaluation ran.
  *
  * @param rows run-log rows (validated by {@link validateRunLogRows}); may be empty.
- * @returns a DataFrame of shape `(rows.length, 10)`.
+ * @returns a DataFrame of shape `(rows.length, 11)`.
  * @throws TypeError / RangeError from {@link validateRunLogRows}, naming the row and field.
  * @example
  * const df = runLogToDataFrame(rows);
@@ -138,8 +140,17 @@ export function runLogToDataFrame(rows: readonly RunLogRow[]): pl.DataFrame {
  * Checks that `df` has every run-log column, and returns just those columns in order (extra
  * columns are dropped; Utf8 columns, as read from CSV, are parsed strictly to their types).
  */
+/** Columns a run log may lack (added after the first format): read back as null. */
+const OPTIONAL_COLUMNS: ReadonlySet<string> = new Set([RUN_LOG_COLUMNS.bSimple]);
+
 function selectRunLogColumns(df: pl.DataFrame, source: string): pl.DataFrame {
   const present = new Set(df.columns);
+  for (const c of OPTIONAL_COLUMNS) {
+    if (!present.has(c)) {
+      df = df.withColumn(pl.lit(null).cast(pl.Float64).alias(c));
+      present.add(c);
+    }
+  }
   const missing = RUN_LOG_FIELDS.map((f) => RUN_LOG_COLUMNS[f]).filter((c) => !present.has(c));
   if (missing.length > 0) {
     throw new RangeError(
@@ -192,7 +203,11 @@ export function dataFrameToRunLog(df: pl.DataFrame, source = "df"): RunLogRow[] 
   );
   const rows = Array.from({ length: frame.height }, (_, i) => {
     const row: Record<string, unknown> = {};
-    RUN_LOG_FIELDS.forEach((f, j) => (row[f] = columns[j][i] ?? null));
+    RUN_LOG_FIELDS.forEach((f, j) => {
+      const v = columns[j][i] ?? null;
+      // bSimple is optional in RunLogRow: absent rather than null when there is no estimate.
+      if (f !== "bSimple" || v !== null) row[f] = v;
+    });
     return row as unknown as RunLogRow;
   });
   validateRunLogRows(rows, `${source} rows`);

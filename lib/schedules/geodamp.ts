@@ -43,3 +43,49 @@ export function geoDampSchedule(opts: GeoDampOptions): BatchSchedule<Record<stri
     },
   };
 }
+
+/** Parameters of {@link geoDampLRSchedule}. */
+export interface GeoDampLROptions {
+  /** The fixed batch size B (the package's `initial_batch_size`), integer ≥ 1. */
+  initialBatchSize: number;
+  /** Learning-rate decay factor per period, > 1 (default 2: halving). */
+  factor?: number;
+  /** Epochs per period ("delay"), > 0. */
+  delay: number;
+}
+
+/**
+ * GeoDampLR: GeoDamp's schedule applied as learning-rate decay at a fixed batch size,
+ *
+ * `B = B_0`, `lrFactor = factor^−⌊epoch / delay⌋`
+ *
+ * — the step-decay baseline that Smith, Kindermans, Ying & Le (2017, arXiv:1711.00489, §2)
+ * show is matched by growing the batch instead; the adadamp package's `GeoDampLR`
+ * (GeoDamp with `max_batch_size = B_0`, so its B_max cap turns the batch growth into the
+ * step-size factor `B_0 / (B_0 · factor^p) = factor^−p`). `epoch` is fractional
+ * (examples / n), with the same 1e-9 tolerance at period boundaries as
+ * {@link geoDampSchedule}.
+ *
+ * @param opts - See {@link GeoDampLROptions}.
+ * @returns A stateless schedule named "geodamplr".
+ * @throws ScheduleConfigError on B_0 < 1, factor ≤ 1 or delay ≤ 0 (naming parameter and value).
+ * @example
+ * ```ts
+ * geoDampLRSchedule({ initialBatchSize: 128, delay: 5 }); // lrFactor 1, ½, ¼ at epochs 0, 5, 10
+ * ```
+ */
+export function geoDampLRSchedule(opts: GeoDampLROptions): BatchSchedule<Record<string, never>> {
+  const { initialBatchSize: b0, delay } = opts;
+  const factor = opts.factor ?? 2;
+  requireInt("initialBatchSize", b0, 1);
+  requireNumber("factor", factor, 1);
+  requireNumber("delay", delay, 0);
+  return {
+    name: "geodamplr",
+    init: () => ({}),
+    update: (state, obs) => {
+      const periods = Math.floor(obs.epoch / delay + 1e-9);
+      return { batchSize: b0, lrFactor: Math.pow(factor, -periods), state };
+    },
+  };
+}

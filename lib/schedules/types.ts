@@ -87,3 +87,31 @@ export function requireNumber(name: string, value: number, min: number, inclusiv
       `${name} must be a finite number ${inclusive ? ">=" : ">"} ${min}, got ${value}`,
     );
 }
+
+/**
+ * Validates a finite number in the interval from `lo` to `hi`; each end is closed unless
+ * `loOpen` / `hiOpen` is set.
+ *
+ * @param name - The parameter's name, used in the message.
+ * @param value - The value to check.
+ * @param lo - Lower end of the interval.
+ * @param hi - Upper end of the interval.
+ * @param open - `loOpen` / `hiOpen`: exclude that end (default: both closed).
+ * @throws ScheduleConfigError naming the parameter, the interval and the value, e.g.
+ *   `rho must be a finite number in [0, 1), got 1`.
+ * @example requireInRange("rho", 0.9, 0, 1, { hiOpen: true }) // ok
+ */
+export function requireInRange(
+  name: string,
+  value: number,
+  lo: number,
+  hi: number,
+  open: { loOpen?: boolean; hiOpen?: boolean } = {},
+): void {
+  const okLo = open.loOpen ? value > lo : value >= lo;
+  const okHi = open.hiOpen ? value < hi : value <= hi;
+  if (!(Number.isFinite(value) && okLo && okHi)) {
+    const interval = `${open.loOpen ? "(" : "["}${lo}, ${hi}${open.hiOpen ? ")" : "]"}`;
+    throw new ScheduleConfigError(`${name} must be a finite number in ${interval}, got ${value}`);
+  }
+}

@@ -63,6 +63,12 @@ export interface LoopConfig {
   maxLoss: number;
   /** Show a progress bar (on a TTY) or print a line per evaluation (otherwise). */
   progress: boolean;
+  /**
+   * With a noise-scale estimator: split every batch into at least this many micro-batches
+   * (micro-batch size min(cap, ⌈B/k⌉)) so each update yields an estimate; default 2, 0 or 1 =
+   * only the memory cap splits.
+   */
+  noiseMicroBatches?: number;
 }
 
 /** What {@link trainLoop} returns. */
@@ -255,8 +261,13 @@ export async function trainLoop<S>(args: {
       const drawn = sampleBatch(st.sampler as SamplerState, B);
       const batch = train.batch(drawn.indices);
       // (3) update
+      const k = noise != null ? (config.noiseMicroBatches ?? 2) : 1;
+      const micro =
+        k >= 2
+          ? Math.min(config.microBatchSize, Math.max(1, Math.ceil(B / k)))
+          : config.microBatchSize;
       const r: StepResult = trainStep(model, optimizer, task, batch, {
-        microBatchSize: config.microBatchSize,
+        microBatchSize: micro,
         learningRate: lr,
       });
       const step = st.step + 1;
@@ -300,6 +311,8 @@ export async function trainLoop<S>(args: {
         testAccuracy: null,
         wallClock: st.trainSeconds,
       };
+      const est = noise != null ? noise.read(st.noise) : null;
+      if (est?.bSimple != null) row.bSimple = est.bSimple;
       if (st.examples >= st.nextEval || st.examples >= config.examplesBudget) {
         const ev = evaluate(model, task, test, config.evalBatchSize);
         row.testLoss = ev.loss;

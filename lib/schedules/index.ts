@@ -1,0 +1,73 @@
+/** Batch-size schedules, learning-rate rules and the registry (DESIGN.md §4). */
+
+// The interface and validation helpers
+export {
+  ScheduleConfigError,
+  requireInRange,
+  requireInt,
+  requireNumber,
+  type BatchSchedule,
+  type Decision,
+  type NoiseObservation,
+  type Observation,
+} from "./types";
+
+// Shared pieces: anti-flapping, the B_max cap
+export { applyChangeThreshold, DEFAULT_CHANGE_THRESHOLD } from "./threshold";
+export { capBatchSize, ceilBatch, MAX_BATCH, resolveMaxBatchSize, type CappedBatch } from "./cap";
+
+// Fixed schedules
+export { constantSchedule } from "./constant";
+export { gdSchedule } from "./gd";
+export {
+  geoDampLRSchedule,
+  geoDampSchedule,
+  type GeoDampLROptions,
+  type GeoDampOptions,
+} from "./geodamp";
+export { linearSchedule, type LinearOptions } from "./linear";
+export { padaDampSchedule, type PadaDampOptions } from "./padadamp";
+
+// Adaptive schedules
+export {
+  adaDampBatchSize,
+  adaDampSchedule,
+  type AdaDampOptions,
+  type AdaDampState,
+} from "./adadamp";
+export { radaDampSchedule, type RadaDampOptions, type RadaDampState } from "./radadamp";
+
+// Learning-rate rules
+export {
+  adaScaleGain,
+  adaScaleRule,
+  linearRule,
+  linearScaling,
+  linearWarmup,
+  noLrRule,
+  powerRule,
+  powerScaling,
+  sqrtRule,
+  sqrtScaling,
+  withLrScaling,
+  type LrRule,
+  type LrScalingOptions,
+  type LrScalingState,
+} from "./lr-rules";
+
+// Registry
+export {
+  createLrRule,
+  createSchedule,
+  intParam,
+  LR_RULE_NAMES,
+  LR_RULES,
+  numParam,
+  SCHEDULE_NAMES,
+  SCHEDULES,
+  scheduleEntry,
+  type LrRuleEntry,
+  type ScheduleContext,
+  type ScheduleEntry,
+  type ScheduleName,
+} from "./registry";

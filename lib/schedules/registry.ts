@@ -1,0 +1,344 @@
+/**
+ * Schedules and learning-rate rules by name, with their parameters validated: what the CLI's
+ * `--schedule <name> --schedule-param k=v` calls.
+ *
+ * To add a schedule: add one entry to {@link SCHEDULES} — a zod `.strict()` object of its
+ * parameters (use {@link numParam} / {@link intParam} so that CLI strings parse) and a
+ * `build(params, ctx)` that calls the schedule's factory (which validates ranges itself).
+ */
+import { z } from "zod";
+import { adaDampSchedule } from "./adadamp";
+import { constantSchedule } from "./constant";
+import { gdSchedule } from "./gd";
+import { geoDampLRSchedule, geoDampSchedule } from "./geodamp";
+import { linearSchedule } from "./linear";
+import { adaScaleRule, linearRule, LrRule, noLrRule, powerRule, sqrtRule } from "./lr-rules";
+import { padaDampSchedule } from "./padadamp";
+import { radaDampSchedule } from "./radadamp";
+import { noiseScaleSchedule } from "./noise-scale";
+import { goodputSchedule } from "./goodput";
+import { BatchSchedule, ScheduleConfigError } from "./types";
+
+/** What a schedule may need to know about the run when it is built. */
+export interface ScheduleContext {
+  /** Training-set size n, integer ≥ 1. */
+  datasetSize: number;
+}
+
+/**
+ * A numeric parameter: a finite number, or a string that parses as one (CLI values arrive as
+ * strings: "64", "1e-3", " 0.5 "). Ranges are checked by the schedule's factory.
+ */
+export const numParam = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const x = typeof v === "number" ? v : v.trim() === "" ? NaN : Number(v.trim());
+  if (!Number.isFinite(x)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a finite number` });
+    return z.NEVER;
+  }
+  return x;
+});
+
+/** An integer parameter (number or numeric string); ranges are checked by the factory. */
+export const intParam = numParam.refine((x) => Number.isInteger(x), {
+  message: "must be an integer",
+});
+
+/** One registry entry: the parameter schema and the factory. */
+export interface ScheduleEntry<T extends z.ZodTypeAny = z.ZodTypeAny> {
+  /** One line for `--help`. */
+  summary: string;
+  /** zod `.strict()` object of the parameters. */
+  schema: T;
+  /** Builds the schedule from validated parameters. */
+  build(params: z.infer<T>, ctx: ScheduleContext): BatchSchedule<unknown>;
+}
+
+/**
+ * Typed helper for writing a {@link SCHEDULES} entry: returns its argument, letting
+ * TypeScript infer `build`'s `params` from `schema`.
+ * @param entry - `{summary, schema, build}`; `schema` a zod `.strict()` object.
+ * @returns The same entry.
+ * @example
+ * ```ts
+ * scheduleEntry({
+ *   summary: "constant batch size",
+ *   schema: z.object({ batchSize: intParam }).strict(),
+ *   build: (p) => constantSchedule(p),
+ * });
+ * ```
+ */
+export function scheduleEntry<T extends z.ZodTypeAny>(entry: ScheduleEntry<T>): ScheduleEntry<T> {
+  return entry;
+}
+
+const changeThreshold = numParam.optional();
+
+/** Every schedule by name. Add new ones here. */
+export const SCHEDULES = {
+  constant: scheduleEntry({
+    summary: "constant batch size B (batchSize)",
+    schema: z.object({ batchSize: intParam }).strict(),
+    build: (p) => constantSchedule(p),
+  }),
+  gd: scheduleEntry({
+    summary: "gradient descent: B = n, the whole training set, every update",
+    schema: z.object({}).strict(),
+    build: () => gdSchedule(),
+  }),
+  adadamp: scheduleEntry({
+    summary:
+      "AdaDamp: B_k = ceil(B_0 (F(x_0) - F*)/(F(x_k) - F*)) (initialBatchSize, maxBatchSize, minBatchSize, optimalLoss, dwell, wait, trainLossFraction, changeThreshold)",
+    schema: z
+      .object({
+        initialBatchSize: intParam,
+        maxBatchSize: intParam.optional(),
+        minBatchSize: intParam.optional(),
+        optimalLoss: numParam.optional(),
+        dwell: intParam.optional(),
+        wait: intParam.optional(),
+        trainLossFraction: numParam.optional(),
+        changeThreshold,
+      })
+      .strict(),
+    build: (p) => adaDampSchedule(p),
+  }),
+  padadamp: scheduleEntry({
+    summary: "PadaDamp: B_k = ceil(B_0 + r k) (initialBatchSize, growthRate, maxBatchSize)",
+    schema: z
+      .object({
+        initialBatchSize: intParam,
+        growthRate: numParam,
+        maxBatchSize: intParam.optional(),
+      })
+      .strict(),
+    build: (p) => padaDampSchedule(p),
+  }),
+  geodamp: scheduleEntry({
+    summary:
+      "GeoDamp: B = B_0 factor^floor(epoch/delay) (initialBatchSize, delay, factor, maxBatchSize)",
+    schema: z
+      .object({
+        initialBatchSize: intParam,
+        delay: numParam,
+        factor: numParam.optional(),
+        maxBatchSize: intParam.optional(),
+      })
+      .strict(),
+    build: (p) => geoDampSchedule(p),
+  }),
+  geodamplr: scheduleEntry({
+    summary: "GeoDampLR: fixed B, lr factor^-floor(epoch/delay) (initialBatchSize, delay, factor)",
+    schema: z
+      .object({ initialBatchSize: intParam, delay: numParam, factor: numParam.optional() })
+      .strict(),
+    build: (p) => geoDampLRSchedule(p),
+  }),
+  linear: scheduleEntry({
+    summary:
+      "linear in epochs: B = ceil(B_0 (1 + r epoch)) (initialBatchSize, growthRate, maxBatchSize)",
+    schema: z
+      .object({
+        initialBatchSize: intParam,
+        growthRate: numParam,
+        maxBatchSize: intParam.optional(),
+      })
+      .strict(),
+    build: (p) => linearSchedule(p),
+  }),
+  radadamp: scheduleEntry({
+    summary:
+      "RadaDamp: B from rolling averages of batch loss and |g|^2 (initialBatchSize, maxBatchSize, rho, fudge, wait, dwell, changeThreshold)",
+    schema: z
+      .object({
+        initialBatchSize: intParam,
+        maxBatchSize: intParam.optional(),
+        rho: numParam.optional(),
+        fudge: numParam.optional(),
+        wait: intParam.optional(),
+        dwell: intParam.optional(),
+        changeThreshold,
+      })
+      .strict(),
+    build: (p) => radaDampSchedule(p),
+  }),
+  "noise-scale": scheduleEntry({
+    summary:
+      "B follows the EMA noise scale B_simple, clipped to [B_min, B_max] (initialBatchSize, minBatchSize, maxBatchSize, multiplier, changeThreshold)",
+    schema: z
+      .object({
+        initialBatchSize: intParam,
+        minBatchSize: intParam.optional(),
+        maxBatchSize: intParam.optional(),
+        multiplier: numParam.optional(),
+        changeThreshold,
+      })
+      .strict(),
+    build: (p, ctx) => noiseScaleSchedule(p, ctx),
+  }),
+  goodput: scheduleEntry({
+    summary:
+      "B maximising throughput(B) x (B_noise + B_0)/(B_noise + B) (initialBatchSize, minBatchSize, maxBatchSize, changeThreshold; throughput measured by the job)",
+    schema: z
+      .object({
+        initialBatchSize: intParam,
+        minBatchSize: intParam.optional(),
+        maxBatchSize: intParam.optional(),
+        changeThreshold,
+        throughput: z.array(
+          z.object({ batchSize: z.number(), examplesPerSecond: z.number() }).strict(),
+        ),
+      })
+      .strict(),
+    build: (p) => goodputSchedule(p),
+  }),
+} satisfies Record<string, ScheduleEntry>;
+
+/** A registered schedule name. */
+export type ScheduleName = keyof typeof SCHEDULES;
+
+/** The registered schedule names, in registry order. */
+export const SCHEDULE_NAMES = Object.keys(SCHEDULES) as ScheduleName[];
+
+/** Learning-rate rules by name. */
+export const LR_RULES = {
+  none: lrRuleEntry(z.object({}).strict(), () => noLrRule(), "no scaling (factor 1)"),
+  linear: lrRuleEntry(z.object({}).strict(), () => linearRule(), "lr ∝ B (Goyal et al.)"),
+  sqrt: lrRuleEntry(z.object({}).strict(), () => sqrtRule(), "lr ∝ √B"),
+  power: lrRuleEntry(
+    z.object({ alpha: numParam }).strict(),
+    (p) => powerRule(p),
+    "lr ∝ B^alpha, alpha in [0, 1] (alpha)",
+  ),
+  adascale: lrRuleEntry(
+    z.object({}).strict(),
+    () => adaScaleRule(),
+    "AdaScale gain from the noise-scale estimate (1 without one)",
+  ),
+} satisfies Record<string, LrRuleEntry>;
+
+/** One learning-rate rule entry. */
+export interface LrRuleEntry<T extends z.ZodTypeAny = z.ZodTypeAny> {
+  summary: string;
+  schema: T;
+  build(params: z.infer<T>): LrRule;
+}
+
+function lrRuleEntry<T extends z.ZodTypeAny>(
+  schema: T,
+  build: (p: z.infer<T>) => LrRule,
+  summary: string,
+): LrRuleEntry<T> {
+  return { schema, build, summary };
+}
+
+/** The registered learning-rate rule names. */
+export const LR_RULE_NAMES = Object.keys(LR_RULES) as (keyof typeof LR_RULES)[];
+
+/**
+ * Turns zod issues into one message naming each offending parameter and its value.
+ * Unknown keys: `unknown parameter "foo" for schedule "adadamp" (known: …)`.
+ */
+function describeIssues(
+  kind: string,
+  name: string,
+  issues: z.ZodIssue[],
+  params: Record<string, unknown>,
+  known: string[],
+): string {
+  const parts = issues.map((issue) => {
+    if (issue.code === z.ZodIssueCode.unrecognized_keys) {
+      const keys = issue.keys.map((k) => `"${k}"`).join(", ");
+      return `unknown parameter${issue.keys.length > 1 ? "s" : ""} ${keys} (known: ${known.join(", ") || "none"})`;
+    }
+    const key = String(issue.path[0] ?? "");
+    if (!(key in params) || params[key] === undefined) {
+      return `missing required parameter "${key}"`;
+    }
+    return `parameter "${key}" ${issue.message}, got ${JSON.stringify(params[key])}`;
+  });
+  return `${kind} "${name}": ${parts.join("; ")}`;
+}
+
+function parseWith<T extends z.ZodTypeAny>(
+  kind: string,
+  name: string,
+  schema: T,
+  params: Record<string, unknown>,
+): z.infer<T> {
+  const r = schema.safeParse(params);
+  if (!r.success) {
+    const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+    throw new ScheduleConfigError(describeIssues(kind, name, r.error.issues, params, known));
+  }
+  return r.data;
+}
+
+/**
+ * Builds a batch-size schedule by name from string-or-number parameters.
+ *
+ * @param name - One of {@link SCHEDULE_NAMES}.
+ * @param params - Parameter name → value (numbers, or numeric strings from the CLI). Names
+ *   are the factory's option names, e.g. `{initialBatchSize: "32", dwell: "20"}`.
+ * @param ctx - `{datasetSize: n}`, integer ≥ 1.
+ * @returns The schedule.
+ * @throws ScheduleConfigError for an unknown schedule (listing the known ones), an unknown
+ *   parameter (naming it), a missing one, or an invalid value (naming parameter and value).
+ * @example
+ * ```ts
+ * createSchedule("adadamp", { initialBatchSize: "32", dwell: "20" }, { datasetSize: 60000 });
+ * createSchedule("adadamp", { B0: 32 }, ctx); // throws: unknown parameter "B0" …
+ * ```
+ */
+export function createSchedule(
+  name: string,
+  params: Record<string, unknown>,
+  ctx: ScheduleContext,
+): BatchSchedule<unknown> {
+  if (!Number.isInteger(ctx.datasetSize) || ctx.datasetSize < 1) {
+    throw new ScheduleConfigError(
+      `datasetSize must be an integer >= 1, got ${String(ctx.datasetSize)}`,
+    );
+  }
+  if (!Object.prototype.hasOwnProperty.call(SCHEDULES, name)) {
+    throw new ScheduleConfigError(
+      `unknown schedule "${name}" (known: ${SCHEDULE_NAMES.join(", ")})`,
+    );
+  }
+  const entry: ScheduleEntry = SCHEDULES[name as ScheduleName];
+  const parsed = parseWith("schedule", name, entry.schema, params);
+  try {
+    return entry.build(parsed, ctx);
+  } catch (e) {
+    if (e instanceof ScheduleConfigError) {
+      throw new ScheduleConfigError(`schedule "${name}": ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Builds a learning-rate rule by name (to pass to `withLrScaling`).
+ *
+ * @param name - One of {@link LR_RULE_NAMES}: none, linear, sqrt, power, adascale.
+ * @param params - Rule parameters (`power` takes `alpha` in [0, 1]; the others none).
+ * @returns The rule.
+ * @throws ScheduleConfigError for an unknown rule or parameter, or an invalid value, naming it.
+ * @example createLrRule("power", { alpha: "0.5" })
+ */
+export function createLrRule(name: string, params: Record<string, unknown> = {}): LrRule {
+  if (!Object.prototype.hasOwnProperty.call(LR_RULES, name)) {
+    throw new ScheduleConfigError(
+      `unknown learning-rate rule "${name}" (known: ${LR_RULE_NAMES.join(", ")})`,
+    );
+  }
+  const entry: LrRuleEntry = LR_RULES[name as keyof typeof LR_RULES];
+  const parsed = parseWith("learning-rate rule", name, entry.schema, params);
+  try {
+    return entry.build(parsed);
+  } catch (e) {
+    if (e instanceof ScheduleConfigError) {
+      throw new ScheduleConfigError(`learning-rate rule "${name}": ${e.message}`);
+    }
+    throw e;
+  }
+}
