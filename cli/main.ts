@@ -14,6 +14,7 @@ import {
   runComparison,
 } from "../lib/train/compare";
 import { InterruptedError } from "../lib/train/loop";
+import { LR_RULE_NAMES, SCHEDULE_NAMES, SCHEDULES } from "../lib/schedules/registry";
 
 function num(name: string) {
   return (v: string): number => {
@@ -30,6 +31,15 @@ function int(name: string) {
     if (!Number.isInteger(x))
       throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
     return x;
+  };
+}
+
+/** Parses repeatable `key=value` options into an object (values stay strings; schemas parse them). */
+function keyValue(flag: string) {
+  return (v: string, prev: Record<string, string> | undefined): Record<string, string> => {
+    const i = v.indexOf("=");
+    if (i <= 0) throw new InvalidArgumentError(`${flag} must look like key=value, got '${v}'`);
+    return { ...(prev ?? {}), [v.slice(0, i).trim()]: v.slice(i + 1).trim() };
   };
 }
 
@@ -85,6 +95,28 @@ program
   )
   .option("--test-subset <n>", "use the first n test examples (0 = all)", int("--test-subset"))
   .option("--seed <n>", "seed for weights and sampling", int("--seed"))
+  .addOption(
+    new Option(
+      "--schedule <name>",
+      "batch-size schedule of the second run (default geodamp)",
+    ).choices(SCHEDULE_NAMES as string[]),
+  )
+  .option(
+    "--schedule-param <key=value>",
+    "a parameter of the schedule, repeatable (e.g. --schedule-param dwell=10)",
+    keyValue("--schedule-param"),
+  )
+  .addOption(
+    new Option("--lr-rule <name>", "learning-rate rule when B changes (default none)").choices(
+      LR_RULE_NAMES as string[],
+    ),
+  )
+  .option(
+    "--lr-rule-param <key=value>",
+    "a parameter of the LR rule, repeatable (alpha, warmupSteps)",
+    keyValue("--lr-rule-param"),
+  )
+  .option("--no-noise-scale", "do not estimate the gradient noise scale B_simple")
   .option(
     "--checkpoint-every <steps>",
     "write a checkpoint every this many model updates (0 = off)",
@@ -100,6 +132,13 @@ program
     "continue the job whose output directory is <dir> (after a crash or Ctrl-C)",
   )
   .option("--no-progress", "no progress bar / progress lines")
+  .addHelpText(
+    "after",
+    "\nSchedules (--schedule, parameters via --schedule-param):\n" +
+      Object.entries(SCHEDULES)
+        .map(([k, e]) => `  ${k.padEnd(12)} ${e.summary}`)
+        .join("\n"),
+  )
   .action(async (opts) => {
     const given: Record<string, unknown> = {
       dataDir: opts.data,
@@ -119,11 +158,22 @@ program
       seed: opts.seed,
       progress: opts.progress,
       checkpointEvery: opts.checkpointEvery,
+      schedule: opts.schedule,
+      scheduleParams: opts.scheduleParam,
+      lrRule: opts.lrRule,
+      lrRuleParams: opts.lrRuleParam,
+      noiseScale: opts.noiseScale,
       checkpointMinutes: opts.checkpointMinutes,
     };
     // --out has a default and --no-progress defaults to true: only options the user typed count.
     const typed = (key: string) => program.commands[0].getOptionValueSource(key) === "cli";
-    const keyOf: Record<string, string> = { dataDir: "data", outDir: "out", learningRate: "lr" };
+    const keyOf: Record<string, string> = {
+      dataDir: "data",
+      outDir: "out",
+      learningRate: "lr",
+      scheduleParams: "scheduleParam",
+      lrRuleParams: "lrRuleParam",
+    };
     const explicit = Object.fromEntries(
       Object.entries(given).filter(([k, v]) => v !== undefined && typed(keyOf[k] ?? k)),
     );

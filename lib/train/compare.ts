@@ -13,12 +13,23 @@ import { loadFashionMnist, DEFAULT_FASHION_MNIST_DIR } from "../data/fashion-mni
 import { subset } from "../data/dataset";
 import { smallCnn } from "../models/small";
 import { constantSchedule } from "../schedules/constant";
-import { geoDampSchedule } from "../schedules/geodamp";
+import {
+  createLrRule,
+  createSchedule,
+  LR_RULE_NAMES,
+  SCHEDULE_NAMES,
+  SCHEDULES,
+  ScheduleName,
+} from "../schedules/registry";
+import { withLrScaling } from "../schedules/lr-rules";
+import { ThroughputPoint } from "../schedules/goodput";
+import { noiseScaleEstimator } from "../noise/estimators";
+import { measureThroughput } from "../noise/hardware";
 import { BatchSchedule } from "../schedules/types";
 import { RunLogRow } from "../report/runlog-types";
 import { writeRunLog } from "../report/runlog";
 import { formatSummaryTable, summariseRuns, RunSummary } from "../report/summary";
-import { accuracyVsFigure, batchSizeFigure, lossFigure } from "../report/figures";
+import { accuracyVsFigure, batchSizeFigure, lossFigure, noiseScaleFigure } from "../report/figures";
 import { writeHtmlReport } from "../report/html";
 import { classificationTask } from "./task";
 import { classificationSource } from "./sources";
@@ -57,6 +68,29 @@ export const compareConfigSchema = z
     evalEvery: z.number().positive().default(0.25),
     /** Test accuracy both runs are timed to (first evaluation at or above it). */
     targetAccuracy: z.number().gt(0).lt(1).default(0.88),
+    /**
+     * Schedule of the second run (see lib/schedules/registry.ts); default GeoDamp built from
+     * initialBatchSize, growthFactor, growthEvery and maxBatchSize.
+     */
+    schedule: z
+      .string()
+      .refine((v) => (SCHEDULE_NAMES as readonly string[]).includes(v), {
+        message: `must be one of ${SCHEDULE_NAMES.join(", ")}`,
+      })
+      .default("geodamp"),
+    /** Parameters of that schedule (override the defaults derived from the options above). */
+    scheduleParams: z.record(z.unknown()).default({}),
+    /** Learning-rate rule applied when the second run's batch changes (default none). */
+    lrRule: z
+      .string()
+      .refine((v) => (LR_RULE_NAMES as readonly string[]).includes(v), {
+        message: `must be one of ${LR_RULE_NAMES.join(", ")}`,
+      })
+      .default("none"),
+    /** Parameters of the learning-rate rule (e.g. alpha for power, warmupSteps). */
+    lrRuleParams: z.record(z.unknown()).default({}),
+    /** Estimate the gradient noise scale B_simple during both runs (≥ 2 micro-batches per update). */
+    noiseScale: z.boolean().default(true),
     /** Seed of weights and sampler (both runs start from the same weights). */
     seed: z.number().int().nonnegative().default(1),
     /** Show progress. */
@@ -116,6 +150,56 @@ export interface CompareResult {
 }
 
 /**
+ * The second run's schedule and its name: GeoDamp from the growth options by default, else the
+ * named schedule with `initialBatchSize` / `maxBatchSize` filled from the options where the
+ * schedule takes them, `scheduleParams` on top, and the LR rule around it.
+ * @param measureThroughput called only for `goodput`, to measure examples/s against B.
+ * @throws ScheduleConfigError naming a bad schedule parameter.
+ */
+export async function buildSecondSchedule(
+  config: CompareConfig,
+  datasetSize: number,
+  measureThroughput: () => ThroughputPoint[] | Promise<ThroughputPoint[]>,
+): Promise<{ schedule: BatchSchedule<unknown>; name: string }> {
+  const name = config.schedule;
+  const keys = Object.keys((SCHEDULES[name as ScheduleName].schema as z.AnyZodObject).shape);
+  const defaults: Record<string, unknown> =
+    name === "geodamp"
+      ? {
+          initialBatchSize: config.initialBatchSize,
+          factor: config.growthFactor,
+          delay: config.growthEvery,
+          maxBatchSize: Math.max(config.maxBatchSize, config.initialBatchSize),
+        }
+      : Object.fromEntries(
+          (
+            [
+              ["initialBatchSize", config.initialBatchSize],
+              ["maxBatchSize", Math.max(config.maxBatchSize, config.initialBatchSize)],
+              ["batchSize", config.initialBatchSize],
+            ] as const
+          ).filter(([k]) => keys.includes(k)),
+        );
+  const params: Record<string, unknown> = { ...defaults, ...config.scheduleParams };
+  if (name === "goodput" && params.throughput == null)
+    params.throughput = await measureThroughput();
+  let schedule = createSchedule(name, params, { datasetSize });
+  let label =
+    name === "geodamp"
+      ? `growing B=${params.initialBatchSize}x${params.factor}/${params.delay}ep`
+      : `${name} B0=${params.initialBatchSize ?? params.batchSize ?? "n"}`;
+  if (config.lrRule !== "none") {
+    const { warmupSteps, ...ruleParams } = config.lrRuleParams as Record<string, unknown>;
+    schedule = withLrScaling(schedule, createLrRule(config.lrRule, ruleParams), {
+      baseBatchSize: config.initialBatchSize,
+      warmupSteps: warmupSteps == null ? 0 : Number(warmupSteps),
+    }) as BatchSchedule<unknown>;
+    label += ` +lr ${config.lrRule}`;
+  }
+  return { schedule, name: label };
+}
+
+/**
  * Reads the configuration saved in a job's output directory and merges `overrides` into it.
  * @throws Error if the directory holds no job, or an override changes a key that decides the
  *   result (anything but {@link RESUMABLE_KEYS}), naming the keys and both values.
@@ -169,20 +253,48 @@ export async function runComparison(
     `data: ${trainDs.n} training and ${testDs.n} test examples; budget ${budget} examples (${config.epochs} epochs)`,
   );
 
-  // 2. The two runs
+  // 2. The two runs: constant batch, and the chosen schedule (GeoDamp by default)
+  const measureModel = () =>
+    smallCnn({
+      inputShape: trainDs.featureShape,
+      numClasses: trainDs.numClasses,
+      seed: config.seed,
+    });
+  const second = await buildSecondSchedule(config, trainDs.n, () => {
+    // goodput needs the throughput curve of this model on this backend: measure it first.
+    const model = measureModel();
+    const sizes: number[] = [];
+    for (
+      let b = Math.max(1, Math.min(config.initialBatchSize, 16));
+      b <= Math.min(config.maxBatchSize, 2048);
+      b *= 2
+    ) {
+      sizes.push(b);
+    }
+    const src = classificationSource(trainDs);
+    const curve = measureThroughput(
+      model,
+      task,
+      (b) => src.batch(Int32Array.from({ length: b }, (_, i) => i % trainDs.n)),
+      {
+        batchSizes: sizes,
+        warmupSteps: 1,
+        steps: 2,
+        microBatchSize: config.microBatchSize,
+        learningRate: config.learningRate,
+      },
+    );
+    model.dispose();
+    log(
+      `throughput: ${curve.map((p) => `B=${p.batchSize}: ${p.examplesPerSecond.toFixed(0)}/s`).join(", ")}`,
+    );
+    return curve.map((p) => ({ batchSize: p.batchSize, examplesPerSecond: p.examplesPerSecond }));
+  });
   const schedules: BatchSchedule<unknown>[] = [
     constantSchedule({ batchSize: config.batchSize }),
-    geoDampSchedule({
-      initialBatchSize: config.initialBatchSize,
-      factor: config.growthFactor,
-      delay: config.growthEvery,
-      maxBatchSize: Math.max(config.maxBatchSize, config.initialBatchSize),
-    }),
+    second.schedule,
   ];
-  const names = [
-    `constant B=${config.batchSize}`,
-    `growing B=${config.initialBatchSize}x${config.growthFactor}/${config.growthEvery}ep`,
-  ];
+  const names = [`constant B=${config.batchSize}`, second.name];
   fs.mkdirSync(config.outDir, { recursive: true });
   const configFile = path.join(config.outDir, CONFIG_FILE);
   if (!opts.resume || !fs.existsSync(configFile)) {
@@ -216,7 +328,9 @@ export async function runComparison(
         seed: config.seed,
         maxLoss: 1e3,
         progress: config.progress,
+        noiseMicroBatches: 2,
       },
+      noise: config.noiseScale ? noiseScaleEstimator({ datasetSize: trainDs.n }) : undefined,
       checkpoint: {
         dir: path.join(config.outDir, "checkpoints", `run-${i}`),
         everySteps: config.checkpointEvery,
@@ -244,11 +358,19 @@ export async function runComparison(
       accuracyVsFigure(rows, "step"),
       accuracyVsFigure(rows, "examples"),
       batchSizeFigure(rows),
+      ...(config.noiseScale ? [noiseScaleFigure(rows)] : []),
       lossFigure(rows),
     ],
     notes: [
       `Budget ${budget} training examples per run (${config.epochs} epochs of ${trainDs.n}); test set ${testDs.n} examples.`,
-      `Adam, learning rate ${config.learningRate} fixed in both runs; growing run: B = ${config.initialBatchSize}·${config.growthFactor}^⌊epoch/${config.growthEvery}⌋ (Smith et al. 2017).`,
+      config.schedule === "geodamp"
+        ? `Adam, learning rate ${config.learningRate} fixed in both runs; growing run: B = ${config.initialBatchSize}·${config.growthFactor}^⌊epoch/${config.growthEvery}⌋ (Smith et al. 2017).`
+        : `Adam, base learning rate ${config.learningRate}; second run: schedule ${config.schedule} ${JSON.stringify(config.scheduleParams)}, learning-rate rule ${config.lrRule}.`,
+      ...(config.noiseScale
+        ? [
+            "B_simple: ratio of bias-corrected EMAs (β = 0.99) of the unbiased |G|² and tr(Σ) estimates from two micro-batches per update (McCandlish et al. 2018, App. A.1).",
+          ]
+        : []),
       `Target test accuracy ${config.targetAccuracy}; wall-clock excludes evaluation.`,
     ],
   });

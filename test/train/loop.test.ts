@@ -122,7 +122,7 @@ test("the main job runs end to end on a tiny subset and writes run logs and the 
     [64, 64, 64, 64, 128, 128],
   );
   const html = fs.readFileSync(r.files.html, "utf8");
-  assert.equal((html.match(/Plotly\.newPlot\(/g) ?? []).length, 5);
+  assert.equal((html.match(/Plotly\.newPlot\(/g) ?? []).length, 6);
 });
 
 test("the main job's configuration rejects unknown keys and invalid values, naming them", () => {
