@@ -21,15 +21,14 @@ export { kernelPackConfigs, kernelPackRegistered, registerKernelPack } from "./b
 // Data: readers, datasets, sampler
 export * from "./data";
 
-// Batch-size schedules
-export { constantSchedule } from "./schedules/constant";
-export { geoDampSchedule, type GeoDampOptions } from "./schedules/geodamp";
-export {
-  ScheduleConfigError,
-  type BatchSchedule,
-  type Decision,
-  type Observation,
-} from "./schedules/types";
+// Batch-size schedules, learning-rate rules, the registry
+export * from "./schedules";
+
+// Gradient noise scale, diversity, B_crit, hardware probes
+export * from "./noise";
+
+// The least-squares problem of the theory check (seed 001)
+export * from "./theory/least-squares";
 
 // Models
 export {
@@ -57,7 +56,11 @@ export {
 } from "./train/step";
 export {
   evaluate,
+  InterruptedError,
+  probeSource,
   trainLoop,
+  type CheckpointOptions,
+  type NoiseEstimatorHook,
   type DataSource,
   type LoopConfig,
   type StepRecord,
@@ -65,8 +68,21 @@ export {
 } from "./train/loop";
 export { classificationSource, languageModelSource } from "./train/sources";
 export {
+  CheckpointError,
+  checkCompatible,
+  hasCheckpoint,
+  loadCheckpoint,
+  restoreInto,
+  saveCheckpoint,
+  type LoadedCheckpoint,
+  type LoopState,
+} from "./train/checkpoint";
+export {
   QUICK_OVERRIDES,
+  RESUMABLE_KEYS,
+  buildSecondSchedule,
   compareConfigSchema,
+  resumeConfig,
   parseCompareConfig,
   runComparison,
   type CompareConfig,

@@ -118,6 +118,23 @@ export interface SimdKernelExports {
     d: number,
     numSegments: number,
   ): void;
+  /**
+   * out[t,i,j] = Σ_p a[t·strideA + i·k + p] · b[t·strideB + p·n + j] for t < batch (float32,
+   * untransposed, row-major; a stride of 0 broadcasts one matrix).
+   */
+  batchMatMulF32(
+    a: number,
+    b: number,
+    out: number,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    strideA: number,
+    strideB: number,
+  ): void;
+  /** out[t,c,r] = x[t,r,c] for 4-byte elements, x viewed as [batch, rows, cols]. */
+  transposeLast2B32(x: number, out: number, batch: number, rows: number, cols: number): void;
   /** Position of the first index outside [0, dim), or −1. */
   firstIndexOutOfRange(indices: number, count: number, dim: number): number;
   /** out[o,k,:] = x[o, indices[k], :] with rows of rowBytes bytes. */
@@ -140,6 +157,8 @@ const EXPORT_NAMES: readonly (keyof SimdKernelExports)[] = [
   "unsortedSegmentSumI32",
   "firstIndexOutOfRange",
   "gatherRows",
+  "batchMatMulF32",
+  "transposeLast2B32",
 ];
 
 /** Repository root, found from this file's location (lib/backend/). */

@@ -2,7 +2,7 @@ import { DEFAULT_CHANGE_THRESHOLD } from "./threshold";
 import { BatchSchedule, requireInt, requireNumber, ScheduleConfigError } from "./types";
 
 /** One measured point of the throughput curve: examples per second at batch size B. */
-export interface ThroughputPoint {
+export interface ThroughputCurvePoint {
   batchSize: number;
   examplesPerSecond: number;
 }
@@ -12,7 +12,7 @@ export interface GoodputScheduleOptions {
   /** B_0: the base batch of the statistical efficiency, and the batch before any estimate. */
   initialBatchSize: number;
   /** Measured throughput (≥ 1 point, B strictly increasing, examples/s > 0); see lib/noise/hardware. */
-  throughput: ThroughputPoint[];
+  throughput: ThroughputCurvePoint[];
   /** Smallest candidate batch (default: the smallest measured B). */
   minBatchSize?: number;
   /** Largest candidate batch (default: the largest measured B — the largest that fits). */
@@ -32,7 +32,7 @@ export interface GoodputScheduleState {
  * @throws ScheduleConfigError if the curve is empty, unsorted or has a non-positive value.
  */
 export function interpolateThroughput(
-  curve: readonly ThroughputPoint[],
+  curve: readonly ThroughputCurvePoint[],
   batchSize: number,
 ): number {
   checkCurve(curve);
@@ -47,7 +47,7 @@ export function interpolateThroughput(
   return a.examplesPerSecond + t * (b.examplesPerSecond - a.examplesPerSecond);
 }
 
-function checkCurve(curve: readonly ThroughputPoint[]): void {
+function checkCurve(curve: readonly ThroughputCurvePoint[]): void {
   if (!Array.isArray(curve) || curve.length === 0) {
     throw new ScheduleConfigError(
       "throughput must be a non-empty array of {batchSize, examplesPerSecond}",
@@ -77,7 +77,7 @@ function checkCurve(curve: readonly ThroughputPoint[]): void {
  * the statistical efficiency relative to B_0 (Qiao et al., OSDI 2021, "Pollux", §3.1–3.2).
  */
 export function goodput(
-  curve: readonly ThroughputPoint[],
+  curve: readonly ThroughputCurvePoint[],
   b0: number,
   bNoise: number,
   batchSize: number,

@@ -71,3 +71,18 @@ export {
   type ScheduleEntry,
   type ScheduleName,
 } from "./registry";
+
+// Schedules driven by the noise-scale estimator
+export {
+  noiseScaleSchedule,
+  type NoiseScaleScheduleOptions,
+  type NoiseScaleScheduleState,
+} from "./noise-scale";
+export {
+  goodput,
+  goodputSchedule,
+  interpolateThroughput,
+  type GoodputScheduleOptions,
+  type GoodputScheduleState,
+  type ThroughputCurvePoint,
+} from "./goodput";

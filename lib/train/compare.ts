@@ -22,7 +22,7 @@ import {
   ScheduleName,
 } from "../schedules/registry";
 import { withLrScaling } from "../schedules/lr-rules";
-import { ThroughputPoint } from "../schedules/goodput";
+import { ThroughputCurvePoint } from "../schedules/goodput";
 import { noiseScaleEstimator } from "../noise/estimators";
 import { measureThroughput } from "../noise/hardware";
 import { BatchSchedule } from "../schedules/types";
@@ -159,7 +159,7 @@ export interface CompareResult {
 export async function buildSecondSchedule(
   config: CompareConfig,
   datasetSize: number,
-  measureThroughput: () => ThroughputPoint[] | Promise<ThroughputPoint[]>,
+  measureThroughput: () => ThroughputCurvePoint[] | Promise<ThroughputCurvePoint[]>,
 ): Promise<{ schedule: BatchSchedule<unknown>; name: string }> {
   const name = config.schedule;
   const keys = Object.keys((SCHEDULES[name as ScheduleName].schema as z.AnyZodObject).shape);

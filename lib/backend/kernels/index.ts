@@ -14,7 +14,14 @@
  * | Sum, Mean | leading-axis reductions transpose first | wasm SIMD row sum (simd-reduce.ts) |
  * | Tile | stock walks every output element | block copies + doubling copyWithin (tile.ts) |
  * | GatherV2 | stock is slow for row gathers (embeddings) | wasm SIMD row copies |
- * | BatchMatMul | transposed operands run a naive loop | explicit transpose (matmul.ts) |
+ * | Transpose | stock moves one element at a time | last-two-axes swaps by wasm SIMD 4×4 blocks (transpose.ts) |
+ * | BatchMatMul | transposed operands and batch > 1 run a naive loop | explicit transpose; batches by wasm SIMD 4×8 tiles (matmul.ts) |
+ *
+ * Gradients (backend-independent, registered with the kernels; gradients.ts):
+ *
+ * | gradient | why | how |
+ * |---|---|---|
+ * | Tile | tfjs-core adds one Slice per repetition (tfjs-layers' LayerNormalization tiles to [B, T, d]) | reshape + one Sum |
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
@@ -26,6 +33,8 @@ import { batchMatMulConfig } from "./matmul";
 import { simdKernelConfigs } from "./simd-kernels";
 import { meanConfig, sumConfig } from "./simd-reduce";
 import { tileConfig } from "./tile";
+import { transposeConfig } from "./transpose";
+import { packGradientConfigs } from "./gradients";
 
 /**
  * Kernel configs of the pack. Overrides capture the stock kernel they fall back to, so this
@@ -42,6 +51,7 @@ export function kernelPackConfigs(): tf.KernelConfig[] {
     sumConfig(),
     meanConfig(),
     tileConfig(),
+    transposeConfig(),
   ];
 }
 
@@ -53,7 +63,8 @@ export function kernelPackRegistered(): boolean {
 }
 
 /**
- * Registers (or overrides) the pack's kernels on the `wasm` backend. Idempotent.
+ * Registers (or overrides) the pack's kernels on the `wasm` backend, and the pack's gradient
+ * definitions (which apply to every backend). Idempotent.
  * A replaced stock kernel keeps its setupFunc; the override calls the stock kernelFunc for the
  * cases it does not handle.
  */
@@ -69,5 +80,7 @@ export function registerKernelPack(): void {
       setupFunc: cfg.setupFunc ?? existing?.setupFunc,
     });
   }
+  // Gradients are global (every backend); the replacements compute the same values.
+  for (const g of packGradientConfigs()) tf.registerGradient(g);
   registered = true;
 }

@@ -1,12 +1,21 @@
 /**
  * BatchMatMul for the tfjs `wasm` backend. The stock kernel is fast (XNNPACK) only for
- * untransposed operands; with `transposeA` or `transposeB` it runs a naive loop at about
- * 1–3 GFLOP/s, and every dense layer's backward pass (dY·Wᵀ, Xᵀ·dY) hits that case.
- * This override materialises the transpose with the (fast) Transpose kernel and calls the
- * stock kernel untransposed; a batched A times an unbatched B is folded into one
- * [batch·M, K] × [K, N] product.
+ * untransposed 2-D operands; with `transposeA` or `transposeB`, or with a batch of more than
+ * one matrix, it runs a naive loop at about 1–3 GFLOP/s. Every dense layer's backward pass
+ * (dY·Wᵀ, Xᵀ·dY) and every attention product (Q·Kᵀ, A·V per batch × head, and their
+ * gradients) hits those cases.
+ *
+ * This override
+ * - materialises a transpose with the (fast) Transpose kernel;
+ * - folds a batched A times an unbatched B into one [batch·M, K] × [K, N] product (XNNPACK);
+ * - computes a true batch (both operands batched, or an unbatched A times a batched B) with
+ *   batchwise's SIMD kernel (asm/kernels.ts `batchMatMulF32`, 4×8 register tiles);
+ * - leaves the untransposed 2-D case, non-float32 dtypes and batch shapes that broadcast
+ *   other than "equal or one of them 1" to the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { heapOffset, wasmInternals } from "../wasm-module";
+import { simdKernels } from "../simd";
 
 type KernelFunc = tf.KernelConfig["kernelFunc"];
 
@@ -16,6 +25,33 @@ function swapLast2(x: tf.Tensor): tf.Tensor {
   perm[r - 2] = r - 1;
   perm[r - 1] = r - 2;
   return tf.transpose(x, perm);
+}
+
+const prod = (xs: readonly number[]) => xs.reduce((p, q) => p * q, 1);
+
+/**
+ * How a batched product maps onto the SIMD kernel: the output's batch shape and the element
+ * strides between consecutive A and B matrices (0 = broadcast), or null when the batch shapes
+ * broadcast in a way the kernel does not handle (then the stock kernel runs).
+ */
+export function batchPlan(
+  aBatchShape: readonly number[],
+  bBatchShape: readonly number[],
+): { outBatchShape: number[]; batch: number; aBroadcast: boolean; bBroadcast: boolean } | null {
+  const aB = prod(aBatchShape);
+  const bB = prod(bBatchShape);
+  let outBatchShape: number[];
+  try {
+    outBatchShape = tf.broadcast_util.assertAndGetBroadcastShape(
+      [...aBatchShape],
+      [...bBatchShape],
+    );
+  } catch {
+    return null;
+  }
+  const batch = prod(outBatchShape);
+  if (!(aB === batch || aB === 1) || !(bB === batch || bB === 1)) return null;
+  return { outBatchShape, batch, aBroadcast: aB === 1, bBroadcast: bB === 1 };
 }
 
 /**
@@ -30,22 +66,62 @@ export function batchMatMulConfig(): tf.KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const { a, b } = args.inputs as { a: tf.Tensor; b: tf.Tensor };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-    const aBatch = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
-    const bBatch = b.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+    if (a.dtype !== "float32" || b.dtype !== "float32") return stockFunc(args);
+    const aBatchShape = a.shape.slice(0, -2);
+    const bBatchShape = b.shape.slice(0, -2);
+    const aBatch = prod(aBatchShape);
+    const bBatch = prod(bBatchShape);
     const fold = aBatch > 1 && bBatch === 1 && !transposeA;
-    if (!transposeA && !transposeB && !fold) return stockFunc(args);
-    // Re-enter through tf ops: the inner BatchMatMul is untransposed and unfolded, so it
-    // reaches the stock kernel.
-    return tf.tidy(() => {
-      const aa = transposeA ? swapLast2(a) : a;
-      const bb = transposeB ? swapLast2(b) : b;
-      const m = aa.shape[aa.rank - 2];
-      const k = aa.shape[aa.rank - 1];
-      const n = bb.shape[bb.rank - 1];
-      if (!fold) return tf.matMul(aa, bb);
-      const flat = tf.matMul(tf.reshape(aa, [aBatch * m, k]), tf.reshape(bb, [k, n]));
-      return tf.reshape(flat, [...a.shape.slice(0, -2), m, n]);
-    });
+    const plan = !fold && (aBatch > 1 || bBatch > 1) ? batchPlan(aBatchShape, bBatchShape) : null;
+    if (!transposeA && !transposeB && !fold && plan == null) return stockFunc(args);
+    if (plan == null) {
+      // Re-enter through tf ops: the inner BatchMatMul is untransposed and unfolded, so it
+      // reaches the stock kernel.
+      return tf.tidy(() => {
+        const aa = transposeA ? swapLast2(a) : a;
+        const bb = transposeB ? swapLast2(b) : b;
+        const m = aa.shape[aa.rank - 2];
+        const k = aa.shape[aa.rank - 1];
+        const n = bb.shape[bb.rank - 1];
+        if (!fold) return tf.matMul(aa, bb);
+        const flat = tf.matMul(tf.reshape(aa, [aBatch * m, k]), tf.reshape(bb, [k, n]));
+        return tf.reshape(flat, [...a.shape.slice(0, -2), m, n]);
+      });
+    }
+    // True batch: SIMD kernel on untransposed operands.
+    const temps: tf.Tensor[] = [];
+    const aa = transposeA ? swapLast2(a) : a;
+    const bb = transposeB ? swapLast2(b) : b;
+    if (aa !== a) temps.push(aa);
+    if (bb !== b) temps.push(bb);
+    const m = aa.shape[aa.rank - 2];
+    const k = aa.shape[aa.rank - 1];
+    const n = bb.shape[bb.rank - 1];
+    const kb = bb.shape[bb.rank - 2];
+    if (k !== kb) {
+      temps.forEach((t) => t.dispose());
+      throw new Error(
+        `Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ` +
+          `${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+      );
+    }
+    const be = wasmInternals(args.backend as tf.KernelBackend);
+    const out = be.makeOutput([...plan.outBatchShape, m, n], "float32");
+    if (plan.batch * m * n > 0) {
+      simdKernels(be).batchMatMulF32(
+        heapOffset(be, aa),
+        heapOffset(be, bb),
+        heapOffset(be, out),
+        plan.batch,
+        m,
+        k,
+        n,
+        plan.aBroadcast ? 0 : m * k,
+        plan.bBroadcast ? 0 : k * n,
+      );
+    }
+    temps.forEach((t) => t.dispose());
+    return out;
   };
   return { kernelName: "BatchMatMul", backendName: "wasm", kernelFunc };
 }
