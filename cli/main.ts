@@ -14,6 +14,7 @@ import {
   runComparison,
 } from "../lib/train/compare";
 import { InterruptedError } from "../lib/train/loop";
+import { parseSweepConfig, runSweep } from "../lib/train/sweep";
 import { LR_RULE_NAMES, SCHEDULE_NAMES, SCHEDULES } from "../lib/schedules/registry";
 
 function num(name: string) {
@@ -212,6 +213,83 @@ program
       `\nrun log: ${result.files.csv}, ${result.files.parquet}\nreport:  ${result.files.html}`,
     );
     console.log(`total time ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+program
+  .command("sweep")
+  .description(
+    "Critical batch size: constant-batch runs of the CNN on Fashion-MNIST until a target test accuracy; fits S = S_min(1 + B_crit/B) and E = E_min(1 + B/B_crit) (McCandlish et al. 2018) and writes the fit and an S-vs-E report.",
+  )
+  .addOption(
+    new Option("--backend <name>", "tfjs backend")
+      .choices(["auto", ...BACKEND_NAMES])
+      .default(process.env.BATCHWISE_BACKEND ?? "auto"),
+  )
+  .option(
+    "--batch-sizes <list>",
+    "comma-separated batch sizes (default 32,64,128,256,512,1024)",
+    (v: string) =>
+      v.split(",").map((x) => {
+        const n = Number(x.trim());
+        if (!Number.isInteger(n))
+          throw new InvalidArgumentError(`--batch-sizes must be integers, got '${x}'`);
+        return n;
+      }),
+  )
+  .option(
+    "--target-accuracy <acc>",
+    "test accuracy each run trains to (default 0.85)",
+    num("--target-accuracy"),
+  )
+  .option("--max-epochs <n>", "give up on a run after n epochs (default 5)", num("--max-epochs"))
+  .option("--lr <rate>", "learning rate at the smallest B (default 1e-3)", num("--lr"))
+  .option(
+    "--lr-exponent <a>",
+    "lr ∝ B^a across the sweep, in [0, 1] (default 0.5)",
+    num("--lr-exponent"),
+  )
+  .option(
+    "--train-subset <n>",
+    "use the first n training examples (0 = all)",
+    int("--train-subset"),
+  )
+  .option("--test-subset <n>", "use the first n test examples (default 2000)", int("--test-subset"))
+  .option("--quick", "4 batch sizes on a 12,000-example subset, target 0.8 (a few minutes)", false)
+  .option("--data <dir>", "Fashion-MNIST directory")
+  .option("--out <dir>", "output directory (default runs/sweep)")
+  .option("--seed <n>", "seed", int("--seed"))
+  .option("--no-progress", "no progress bar / progress lines")
+  .action(async (opts) => {
+    const given: Record<string, unknown> = {
+      batchSizes: opts.batchSizes,
+      targetAccuracy: opts.targetAccuracy,
+      maxEpochs: opts.maxEpochs,
+      learningRate: opts.lr,
+      lrExponent: opts.lrExponent,
+      trainSubset: opts.trainSubset,
+      testSubset: opts.testSubset,
+      dataDir: opts.data,
+      outDir: opts.out,
+      seed: opts.seed,
+      progress: opts.progress,
+    };
+    const quick = opts.quick
+      ? {
+          batchSizes: [32, 64, 128, 256],
+          trainSubset: 12000,
+          testSubset: 1000,
+          targetAccuracy: 0.8,
+        }
+      : {};
+    const config = parseSweepConfig({
+      ...quick,
+      ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
+    });
+    const info = await initBackend(opts.backend);
+    console.log(describeBackend(info));
+    const r = await runSweep(config);
+    console.log("\n" + r.table);
+    console.log(`\nfit: ${r.files.fit}\nrun log: ${r.files.csv}\nreport: ${r.files.html}`);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

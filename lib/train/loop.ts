@@ -69,6 +69,8 @@ export interface LoopConfig {
    * only the memory cap splits.
    */
   noiseMicroBatches?: number;
+  /** Stop after the first evaluation whose test accuracy reaches this value (a B_crit sweep). */
+  stopAtAccuracy?: number;
 }
 
 /** What {@link trainLoop} returns. */
@@ -329,6 +331,13 @@ export async function trainLoop<S>(args: {
       }
       rows.push(row);
       args.onRow?.(row);
+      if (
+        config.stopAtAccuracy != null &&
+        row.testAccuracy != null &&
+        row.testAccuracy >= config.stopAtAccuracy
+      ) {
+        break;
+      }
       bar?.update(st.examples, { step, B, loss: r.loss.toFixed(4), acc: lastAcc });
       // (7) checkpoint when due, or when asked to stop
       stepsSinceSave += 1;

@@ -16,6 +16,7 @@ import { geoDampSchedule } from "../../lib/schedules/geodamp";
 import { constantSchedule } from "../../lib/schedules/constant";
 import { parseCompareConfig, runComparison } from "../../lib/train/compare";
 import { readRunLog } from "../../lib/report/runlog";
+import { parseSweepConfig, runSweep } from "../../lib/train/sweep";
 
 const data = loadFashionMnist();
 const train = subset(data.train, 600);
@@ -135,4 +136,39 @@ test("the main job's configuration rejects unknown keys and invalid values, nami
   );
   assert.equal(parseCompareConfig({}).batchSize, 64);
   assert.ok(Object.isFrozen(parseCompareConfig({})));
+});
+
+test("the B_crit sweep stops each run at the target, fits S = S_min(1 + B_crit/B) and writes its files", async () => {
+  await useWasmWithPack();
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "batchwise-sweep-"));
+  const r = await runSweep(
+    parseSweepConfig({
+      batchSizes: [32, 128],
+      trainSubset: 3000,
+      testSubset: 500,
+      targetAccuracy: 0.7,
+      maxEpochs: 2,
+      outDir: out,
+      progress: false,
+    }),
+    () => undefined,
+  );
+  assert.equal(r.runs.length, 2);
+  for (const run of r.runs) {
+    assert.ok(run.steps != null && run.examples === run.steps * run.batchSize, JSON.stringify(run));
+  }
+  // Two points determine the line S = S_min + E_min/B exactly: zero residuals.
+  assert.ok(r.fit != null);
+  const fit = r.fit;
+  for (const run of r.runs) {
+    assert.ok(Math.abs(fit.sMin + fit.eMin / run.batchSize - (run.steps as number)) < 1e-6);
+  }
+  assert.ok(Math.abs(fit.bCrit - fit.eMin / fit.sMin) < 1e-9);
+  assert.ok(
+    fs.existsSync(r.files.fit) && fs.existsSync(r.files.html) && fs.existsSync(r.files.parquet),
+  );
+  assert.throws(
+    () => parseSweepConfig({ batchSizes: [64] }),
+    /batchSizes: Array must contain at least 2/,
+  );
 });
