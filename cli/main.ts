@@ -15,6 +15,9 @@ import {
 } from "../lib/train/compare";
 import { InterruptedError } from "../lib/train/loop";
 import { parseSweepConfig, runSweep } from "../lib/train/sweep";
+import * as fs from "fs";
+import { readRunLog } from "../lib/report/runlog";
+import { ClusterModel, compareRuns, formatProjections } from "../lib/cluster/simulator";
 import { LR_RULE_NAMES, SCHEDULE_NAMES, SCHEDULES } from "../lib/schedules/registry";
 
 function num(name: string) {
@@ -290,6 +293,29 @@ program
     const r = await runSweep(config);
     console.log("\n" + r.table);
     console.log(`\nfit: ${r.files.fit}\nrun log: ${r.files.csv}\nreport: ${r.files.html}`);
+  });
+
+program
+  .command("simulate")
+  .description(
+    "Project a run log's batch sizes onto a cluster of data-parallel devices: wall-clock and cost per run (model: lib/cluster/simulator.ts).",
+  )
+  .requiredOption("--runlog <file>", "run log (.csv or .parquet) written by compare or sweep")
+  .requiredOption(
+    "--cluster <file>",
+    "cluster model JSON: throughput [{batchSize, examplesPerSecond}], maxPerDeviceBatch, maxDevices, alpha, beta, gradientBytes, pricePerDeviceHour[, minDevices, rescaleSeconds]",
+  )
+  .action(async (opts) => {
+    const rows = readRunLog(opts.runlog);
+    let model: ClusterModel;
+    try {
+      model = JSON.parse(fs.readFileSync(opts.cluster, "utf8")) as ClusterModel;
+    } catch (e) {
+      throw new Error(`--cluster ${opts.cluster}: ${(e as Error).message}`);
+    }
+    const runs: Record<string, number[]> = {};
+    for (const r of rows) (runs[r.run] ??= []).push(r.batchSize);
+    console.log(formatProjections(compareRuns(runs, model)));
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
