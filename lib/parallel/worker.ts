@@ -125,29 +125,25 @@ function step(r: Replica, msg: StepMessage): FromWorker {
   r.shardSizes[rank] = b;
   // 2. All slots written.
   barrierWait(r.cells, replicas);
-  // 3. Weighted average G_B = Σ (b_r/B) g_r, computed identically on every replica.
+  // 3. Weighted average G_B = Σ (b_r/B) g_r, computed identically on every replica, with the
+  //    backend's vectorised ops (the slots are copied into its memory once each).
   const B = msg.batchSize;
-  const avg = new Float32Array(parameters);
-  let sqNorm = 0;
-  for (let i = 0; i < parameters; i++) sqNorm += flat[i] * flat[i];
-  for (let q = 0; q < replicas; q++) {
-    const w = r.shardSizes[q] / B;
-    const off = q * parameters;
-    for (let i = 0; i < parameters; i++) avg[i] += w * r.slots[off + i];
-  }
-  // 4. Everyone has read the slots: they may be overwritten by the next step.
+  const slotTensors = Array.from({ length: replicas }, (_, q) =>
+    tf.tensor1d(r.slots.subarray(q * parameters, (q + 1) * parameters)),
+  );
+  const weights = Array.from(r.shardSizes, (size) => size / B);
+  // 4. Everyone has copied the slots and sizes: they may be overwritten by the next step.
   barrierWait(r.cells, replicas);
-  let bigSqNorm = 0;
-  for (let i = 0; i < parameters; i++) bigSqNorm += avg[i] * avg[i];
-  tf.tidy(() => {
+  const norms = tf.tidy(() => {
+    const avg = tf.addN(slotTensors.map((t, q) => tf.mul(t, weights[q])));
+    const parts = tf.split(avg, r.sizes);
     const named: tf.NamedTensorMap = {};
-    let off = 0;
-    r.vars.forEach((v, i) => {
-      named[v.name] = tf.tensor(avg.subarray(off, off + r.sizes[i]), v.shape);
-      off += r.sizes[i];
-    });
+    r.vars.forEach((v, i) => (named[v.name] = tf.reshape(parts[i], v.shape)));
     r.optimizer.applyGradients(named);
+    return tf.stack([tf.sum(tf.square(slotTensors[rank])), tf.sum(tf.square(avg))]);
   });
+  const [sqNorm, bigSqNorm] = norms.dataSync();
+  tf.dispose([norms, ...slotTensors]);
   return { type: "stepped", rank, loss, sqNorm, bigSqNorm, size: b };
 }
 
