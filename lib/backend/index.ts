@@ -3,7 +3,8 @@
  *
  * Order tried by `initBackend("auto")`: `@tensorflow/tfjs-node-gpu`, `@tensorflow/tfjs-node`
  * (optional dependencies; they need libtensorflow, which their install script downloads),
- * then the `wasm` backend with batchwise's kernel pack (the CPU path on machines without
+ * `webgpu` (`@tensorflow/tfjs-backend-webgpu` on the `webgpu` npm package, Google's Dawn, when a
+ * Vulkan, Metal or D3D12 adapter exists), then the `wasm` backend with batchwise's kernel pack (the CPU path on machines without
  * libtensorflow), then the pure-JS `cpu` backend.
  *
  * The environment variable `BATCHWISE_BACKEND` (or the CLI's `--backend`) forces one; forcing
@@ -18,7 +19,7 @@ import * as wasmPkg from "@tensorflow/tfjs-backend-wasm";
 import { registerKernelPack } from "./kernels";
 
 /** Backends batchwise knows how to start, in the order `auto` tries them. */
-export const BACKEND_NAMES = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = ["tfjs-node-gpu", "tfjs-node", "webgpu", "wasm", "cpu"] as const;
 /** A backend name, or `auto` for the first that loads. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendChoice = BackendName | "auto";
@@ -74,6 +75,31 @@ async function tryNode(pkg: string): Promise<void> {
   if (!ok) throw new Error(`${pkg} loaded but the 'tensorflow' backend failed to initialise`);
 }
 
+/**
+ * Starts tfjs-backend-webgpu on Dawn (the `webgpu` npm package): installs its WebGPU globals and
+ * `navigator.gpu`, checks that an adapter exists, then sets the backend.
+ * @throws Error when a package is missing or no GPU adapter is found.
+ */
+async function startWebGpu(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dawn = require("webgpu") as {
+    create(flags: string[]): unknown;
+    globals: Record<string, unknown>;
+  };
+  const g = globalThis as unknown as Record<string, unknown>;
+  Object.assign(g, dawn.globals);
+  const gpu = dawn.create([]) as { requestAdapter(): Promise<unknown> };
+  const adapter = await gpu.requestAdapter();
+  if (adapter == null)
+    throw new Error("no WebGPU adapter (Dawn found no Vulkan, Metal or D3D12 GPU)");
+  if (g.navigator == null) g.navigator = {};
+  (g.navigator as Record<string, unknown>).gpu = gpu;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require("@tensorflow/tfjs-backend-webgpu");
+  const ok = await tf.setBackend("webgpu");
+  if (!ok) throw new Error("tf.setBackend('webgpu') returned false");
+}
+
 async function startWasm(opts: BackendOptions): Promise<number> {
   const threads = opts.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) {
@@ -120,6 +146,7 @@ export async function initBackend(
       let kernelPack = false;
       if (name === "tfjs-node-gpu") await tryNode("@tensorflow/tfjs-node-gpu");
       else if (name === "tfjs-node") await tryNode("@tensorflow/tfjs-node");
+      else if (name === "webgpu") await startWebGpu();
       else if (name === "wasm") {
         threads = await startWasm(opts);
         if (opts.kernelPack ?? true) {

@@ -19,7 +19,7 @@ test("resolveBackendChoice: explicit, then BATCHWISE_BACKEND, then auto; unknown
     assert.equal(resolveBackendChoice("wasm"), "wasm");
     assert.throws(
       () => resolveBackendChoice("gpu"),
-      /backend: unknown value 'gpu' \(valid: auto, tfjs-node-gpu, tfjs-node, wasm, cpu\)/,
+      /backend: unknown value 'gpu' \(valid: auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu\)/,
     );
   } finally {
     if (saved === undefined) delete process.env.BATCHWISE_BACKEND;
@@ -90,5 +90,28 @@ test("every kernel of the pack is registered on wasm", async () => {
   ]) {
     assert.ok(names.includes(k), `${k} in the pack`);
     assert.ok(tf.getKernel(k, "wasm") != null, `${k} registered`);
+  }
+});
+
+test("webgpu: runs where Dawn finds a GPU adapter, else a BackendError saying why", async () => {
+  let dawn = true;
+  try {
+    require.resolve("webgpu");
+  } catch {
+    dawn = false;
+  }
+  try {
+    await initBackend("webgpu");
+    assert.equal(tf.getBackend(), "webgpu"); // a machine with a GPU
+  } catch (e) {
+    assert.ok(e instanceof BackendError, String(e));
+    assert.match(
+      (e as Error).message,
+      dawn
+        ? /^backend 'webgpu' cannot be loaded: no WebGPU adapter/
+        : /^backend 'webgpu' cannot be loaded: Cannot find module 'webgpu'/,
+    );
+  } finally {
+    await initBackend("wasm");
   }
 });

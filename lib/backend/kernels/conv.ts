@@ -10,7 +10,8 @@
  *   with N input and Co output channels, dilation s, stride 1 — this is one forward Conv2D
  *   whose output [Ci,fh,fw,Co] is transposed to [fh,fw,Ci,Co]. 1×1 stride-1 filters are the
  *   matmul Xᵀ·dY over the N·H·W rows.
- * - Conv2DBackpropInput: dx = Conv2D(spread_s(dy), flip(W)ᵀ) with stride 1, where spread_s
+ * - Conv2DBackpropInput: 1×1 stride-1 filters are the matmul dY·Wᵀ over the N·H·W rows;
+ *   otherwise dx = Conv2D(spread_s(dy), flip(W)ᵀ) with stride 1, where spread_s
  *   inserts s−1 zeros between dy's rows and columns, flip reverses the filter spatially and
  *   ᵀ swaps its in/out channels; the padding is (fh−1−pt) before and whatever makes the
  *   output H×W after (negative = crop).
@@ -148,9 +149,23 @@ export function conv2dBackpropInputImpl(
   info: backend_util.Conv2DInfo,
 ): tf.Tensor4D {
   requireNoDilation("Conv2DBackpropInput", info);
-  const [fh, fw] = filter.shape;
-  const [, h, w] = inputShape;
+  const [fh, fw, ci, co] = filter.shape;
+  const [n, h, w] = inputShape;
   return tf.tidy(() => {
+    if (
+      fh === 1 &&
+      fw === 1 &&
+      info.strideHeight === 1 &&
+      info.strideWidth === 1 &&
+      info.padInfo.top === 0 &&
+      info.padInfo.left === 0
+    ) {
+      // 1×1 stride 1: dx = dY·Wᵀ over the N·H·W rows (no filter flip: the stock Reverse
+      // took 22 ms on a [1,1,192,1152] filter).
+      const dym = tf.reshape(dy, [n * h * w, co]);
+      const wm = tf.reshape(filter, [ci, co]);
+      return tf.reshape(tf.matMul(dym, wm, false, true), [n, h, w, ci]) as tf.Tensor4D;
+    }
     const ds = spread(dy, info.strideHeight, info.strideWidth);
     const [, hs, ws] = ds.shape;
     const pt = fh - 1 - info.padInfo.top;

@@ -48,7 +48,7 @@ export function tileGrad(
   });
 }
 
-/** The Tile gradient config ({@link tileGrad}); replaces tfjs-core's. */
+/** The Tile gradient config ({@link tileGrad}); replaces tfjs-core's (same values). */
 export const tileGradConfig: tf.GradConfig = {
   kernelName: tf.Tile,
   inputsToSave: ["x"],
@@ -59,7 +59,14 @@ export const tileGradConfig: tf.GradConfig = {
   },
 };
 
-/** Gradient configs of the pack, in registration order. */
+/**
+ * Gradient configs of the pack, in registration order (registered by `registerKernelPack`
+ * with `tf.registerGradient`, replacing tfjs-core's for every backend).
+ *
+ * @returns the configs (currently the Tile gradient).
+ * @example
+ * for (const g of packGradientConfigs()) tf.registerGradient(g);
+ */
 export function packGradientConfigs(): tf.GradConfig[] {
   return [tileGradConfig];
 }

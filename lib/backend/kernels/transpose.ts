@@ -18,6 +18,7 @@ import { simdKernels } from "../simd";
  * @param shape input shape.
  * @param perm permutation of its axes.
  * @returns `{shape, perm}`; e.g. [64, 128, 1, 32] with perm [0, 3, 2, 1] → [64, 128, 32], [0, 2, 1].
+ *   An identity permutation coalesces to a single axis (perm [0]) or none.
  * @example
  * coalescePermutation([2, 3, 4, 5], [0, 1, 3, 2]); // { shape: [6, 4, 5], perm: [0, 2, 1] }
  */
@@ -46,7 +47,16 @@ function nextKept(shape: readonly number[], a: number): number {
   return -1;
 }
 
-/** The Transpose override (captures the stock kernel at call time: call before registering). */
+/**
+ * The Transpose override: `out = transpose(x, perm)`; after {@link coalescePermutation}, a
+ * swap of the last two axes of [batch, rows, cols] runs in the SIMD module, anything else in
+ * the stock kernel (captured at call time: call this before registering the override).
+ *
+ * @returns the kernel config (`kernelName` "Transpose", backend "wasm").
+ * @throws Error if the stock wasm Transpose kernel is not registered.
+ * @example
+ * tf.registerKernel({ ...transposeConfig(), setupFunc: stock.setupFunc });
+ */
 export function transposeConfig(): tf.KernelConfig {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("@tensorflow/tfjs-backend-wasm");
