@@ -119,7 +119,11 @@ async function main(): Promise<void> {
       r.model,
       String(r.batchSize),
       r.config,
-      r.error ? `error: ${r.error.slice(0, 40)}` : fmt(r.msPerStep, 1),
+      r.error
+        ? r.error.startsWith("skipped")
+          ? `— (${r.error.slice(0, 60)})`
+          : `error: ${r.error.slice(0, 40)}`
+        : fmt(r.msPerStep, 1),
       fmt(r.gflops, 2),
       ratio,
     ]);

@@ -31,16 +31,20 @@ export * from "./noise";
 export * from "./theory/least-squares";
 
 // Models
+export * from "./models";
+
+// Optimizers tfjs lacks
+export * from "./optim";
+
+// Data-parallel replicas and the cluster simulator
 export {
-  countParams,
-  embeddingLm,
-  gapCnn,
-  mbconvBlockModel,
-  mlp,
-  smallCnn,
-  type ModelOptions,
-} from "./models/small";
-export { forwardFlopsPerExample, trainStepFlops } from "./models/flops";
+  createReplicaGroup,
+  shardSizes,
+  type ReplicaGroup,
+  type ReplicaGroupOptions,
+} from "./parallel/replicas";
+export type { DataSpec, ModelSpec } from "./parallel/protocol";
+export * from "./cluster/simulator";
 
 // Training
 export { classificationTask, languageModelTask, type Task } from "./train/task";

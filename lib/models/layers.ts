@@ -98,15 +98,12 @@ export class Normalization extends tfl.layers.Layer {
     const ones = tfl.initializers.ones();
     this.mean = this.addWeight("mean", [c], "float32", zeros, undefined, false);
     this.variance = this.addWeight("variance", [c], "float32", ones, undefined, false);
-    if (this.meanInit != null)
-      tf.tidy(() => {
-        this.mean.write(tf.tensor1d(this.meanInit as number[]));
-      });
-    if (this.varianceInit != null) {
-      tf.tidy(() => {
-        this.variance.write(tf.tensor1d(this.varianceInit as number[]));
-      });
-    }
+    const meanInit = this.meanInit;
+    const varianceInit = this.varianceInit;
+    tf.tidy(() => {
+      if (meanInit != null) this.mean.write(tf.tensor1d(meanInit));
+      if (varianceInit != null) this.variance.write(tf.tensor1d(varianceInit));
+    });
     this.addWeight("count", [], "float32", zeros, undefined, false);
     this.built = true;
   }
@@ -206,7 +203,8 @@ export interface CausalSelfAttentionArgs extends LayerArgs {
  * attention, Radford et al. 2018). For input x [B, T, d], heads h, d_h = d/h:
  *
  * ```text
- * [Q K V] = x W_qkv + b_qkv                     (W_qkv [d, 3d], split per head to [B, h, T, d_h])
+ * [Q K V] = x W_qkv + b_qkv     (W_qkv [d, 3d]: columns [0, d) Q, [d, 2d) K, [2d, 3d) V;
+ *                                 each split into h heads of d_h: [B·h, T, d_h])
  * A = softmax(Q Kᵀ / √d_h + M)                  M[i, j] = 0 if j ≤ i, else −1e9 (causal mask)
  * y = concat_heads(A V) W_o + b_o               (W_o [d, d])
  * ```
@@ -267,17 +265,19 @@ export class CausalSelfAttention extends tfl.layers.Layer {
       const h = this.heads;
       const dh = d / h;
       const training = kwargs?.training === true && this.dropout > 0;
-      // [B·T, 3d] → q, k, v [B·T, d] → [B, T, h, d_h] → [B, h, T, d_h] → [B·h, T, d_h].
-      // (Three 4-D transposes: the wasm backend's 5-D transpose is 10× slower.)
-      const qkv = tf.add(
-        tf.matMul(tf.reshape(x, [b * t, d]), this.qkvKernel.read()),
-        this.qkvBias.read(),
-      );
-      const [q, k, v] = tf
-        .split(qkv, 3, 1)
-        .map((z) =>
-          tf.reshape(tf.transpose(tf.reshape(z, [b, t, h, dh]), [0, 2, 1, 3]), [b * h, t, dh]),
+      // q, k, v = x·W_qkv[:, i·d:(i+1)·d] + b_qkv[i·d:(i+1)·d] → [B, T, h, d_h] → [B·h, T, d_h].
+      // Slicing the small weight (not the [B·T, 3d] product) keeps the big tensors
+      // contiguous; 4-D transposes (the wasm backend's 5-D transpose is 10× slower).
+      const x2 = tf.reshape(x, [b * t, d]);
+      const w = this.qkvKernel.read();
+      const bias = this.qkvBias.read();
+      const [q, k, v] = [0, 1, 2].map((i) => {
+        const z = tf.add(
+          tf.matMul(x2, tf.slice(w, [0, i * d], [d, d])),
+          tf.slice(bias, [i * d], [d]),
         );
+        return tf.reshape(tf.transpose(tf.reshape(z, [b, t, h, dh]), [0, 2, 1, 3]), [b * h, t, dh]);
+      });
       const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), causalMask(t));
       let att = tf.softmax(scores);
       if (training) att = tf.dropout(att, this.dropout);
@@ -302,7 +302,17 @@ export class CausalSelfAttention extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(CausalSelfAttention);
 
-/** The additive causal mask [T, T]: 0 on and below the diagonal, −1e9 above it. */
+/**
+ * The additive causal mask of {@link CausalSelfAttention}: `M[i, j] = 0` for j ≤ i (position
+ * i may attend to j) and −1e9 for j > i (the future), so softmax gives those entries weight
+ * exp(−1e9) = 0. Built on the host and uploaded once per call (T² values).
+ *
+ * @param t sequence length T (integer ≥ 1).
+ * @returns a float32 [T, T] tensor (the caller disposes it).
+ * @throws Error if `t` is not a positive integer (from the typed-array allocation).
+ * @example
+ * causalMask(2); // [[0, −1e9], [0, 0]]
+ */
 export function causalMask(t: number): tf.Tensor2D {
   const m = new Float32Array(t * t);
   for (let i = 0; i < t; i++) m.fill(-1e9, i * t + i + 1, (i + 1) * t);

@@ -37,7 +37,21 @@ export const BIAS_AND_NORM_PATTERNS: readonly string[] = Object.freeze([
   "beta(_\\d+)?$",
 ]);
 
-/** Checks that `v` is a finite number in [lo, hi] (or (lo, hi] when `openLo`). */
+/**
+ * Validates a numeric option: `v` must be a finite number with lo ≤ v ≤ hi (lo < v when
+ * `openLo`).
+ *
+ * @param where class name for the message, e.g. `"Lamb"`.
+ * @param name option name, e.g. `"beta1"`.
+ * @param v the value given.
+ * @param lo lower bound.
+ * @param hi upper bound (may be `Infinity`; v itself must be finite).
+ * @param openLo exclude `lo` itself (default false).
+ * @returns `v`.
+ * @throws OptimizerConfigError `"<where>: <name> must be a number in [lo, hi], got <v>"`.
+ * @example
+ * checkRange("Lamb", "beta1", 0.9, 0, 1); // 0.9
+ */
 export function checkRange(
   where: string,
   name: string,
@@ -53,7 +67,19 @@ export function checkRange(
   return v;
 }
 
-/** Compiles a list of regular-expression sources; names the option on a bad entry. */
+/**
+ * Compiles a list of regular-expression sources (the serialisable form of an exclusion
+ * list; a variable is matched with `RegExp.test` on its name).
+ *
+ * @param where class name for messages.
+ * @param name option name.
+ * @param v `undefined`/`null` (no patterns) or an array of strings.
+ * @returns the compiled expressions.
+ * @throws OptimizerConfigError if `v` is not an array of strings, or naming the first
+ *   invalid expression.
+ * @example
+ * compilePatterns("Lamb", "excludeFromWeightDecay", ["bias$"])[0].test("dense/bias"); // true
+ */
 export function compilePatterns(where: string, name: string, v: unknown): RegExp[] {
   if (v == null) return [];
   if (!Array.isArray(v) || v.some((p) => typeof p !== "string")) {
@@ -70,7 +96,17 @@ export function compilePatterns(where: string, name: string, v: unknown): RegExp
   });
 }
 
-/** Rejects keys of `opts` that are not in `known`. */
+/**
+ * Rejects option keys the optimizer does not know (a misspelt option would otherwise be
+ * silently ignored).
+ *
+ * @param where class name for the message.
+ * @param opts the options object.
+ * @param known the valid keys.
+ * @throws OptimizerConfigError naming the first unknown key and listing the valid ones.
+ * @example
+ * rejectUnknown("AdamW", { lr: 1 }, ["learningRate"]); // throws "AdamW: unknown option 'lr' …"
+ */
 export function rejectUnknown(where: string, opts: object, known: readonly string[]): void {
   for (const k of Object.keys(opts)) {
     if (!known.includes(k)) {
@@ -81,15 +117,29 @@ export function rejectUnknown(where: string, opts: object, known: readonly strin
   }
 }
 
-/** Euclidean norm of a tensor as a scalar tensor: |x| = √(Σ x²). */
+/**
+ * Euclidean (Frobenius) norm of a whole tensor, `|x| = √(Σᵢ xᵢ²)`, as a scalar tensor (no
+ * device→host read).
+ *
+ * @param x any float tensor.
+ * @returns a scalar ≥ 0.
+ * @example
+ * l2norm(tf.tensor1d([3, 4])); // 5
+ */
 export function l2norm(x: tf.Tensor): tf.Scalar {
   return tf.sqrt(tf.sum(tf.square(x))) as tf.Scalar;
 }
 
 /**
- * `a/b` where both are positive, else 1 (a scalar tensor): the trust ratio convention of
- * LAMB/LARS implementations when a layer's weights or update are zero (tf-models' LARS and
- * tensorflow-addons' LAMB).
+ * The trust ratio `φ = a/b` if a > 0 and b > 0, else 1 — the convention of LAMB/LARS
+ * implementations for a layer whose weights or update are zero (tensorflow-addons' LAMB,
+ * tf-models' LARS; the papers leave 0/0 undefined). No division by zero is evaluated.
+ *
+ * @param a numerator, a scalar (|θ|).
+ * @param b denominator, a scalar (|r|).
+ * @returns a scalar tensor.
+ * @example
+ * safeRatio(tf.scalar(5), tf.scalar(2)); // 2.5;  safeRatio(tf.scalar(0), tf.scalar(2)); // 1
  */
 export function safeRatio(a: tf.Scalar, b: tf.Scalar): tf.Scalar {
   const ok = tf.logicalAnd(tf.greater(a, 0), tf.greater(b, 0));
@@ -109,6 +159,18 @@ function gradientPairs(g: tf.NamedTensorMap | NamedTensor[]): [string, tf.Tensor
  *
  * Subclasses implement {@link SlotOptimizer.update}, called inside `tf.tidy` once per
  * variable with a gradient, and {@link SlotOptimizer.getConfig}.
+ *
+ * Note: `tf.Optimizer` defines a duck-typed `Symbol.hasInstance`, so `x instanceof Lamb` is
+ * true for every optimizer; compare `getClassName()` instead.
+ *
+ * @example
+ * class Sgd extends SlotOptimizer {
+ *   protected readonly slotNames = [];
+ *   protected readonly label = "Sgd";
+ *   constructor(lr: number) { super(lr, "Sgd"); }
+ *   protected update(_n: string, v: tf.Variable, g: tf.Tensor) { v.assign(tf.sub(v, tf.mul(g, this.learningRate))); }
+ *   getConfig() { return { learningRate: this.learningRate }; }
+ * }
  */
 export abstract class SlotOptimizer extends tf.Optimizer {
   private lr: number;

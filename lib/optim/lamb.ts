@@ -129,7 +129,7 @@ export class Lamb extends SlotOptimizer {
   protected update(name: string, value: tf.Variable, grad: tf.Tensor, t: number): void {
     const m = this.slot(name, "m", value);
     const v = this.slot(name, "v", value);
-    const g = tf.cast(grad, "float32");
+    const g = grad.dtype === "float32" ? grad : tf.cast(grad, "float32");
     const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
     const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
     m.assign(m1);

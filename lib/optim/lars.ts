@@ -104,7 +104,7 @@ export class Lars extends SlotOptimizer {
 
   protected update(name: string, value: tf.Variable, grad: tf.Tensor, _t: number): void {
     const vel = this.slot(name, "v", value);
-    const g = tf.cast(grad, "float32");
+    const g = grad.dtype === "float32" ? grad : tf.cast(grad, "float32");
     const decay = this.noDecay.some((p) => p.test(name)) ? 0 : this.weightDecay;
     const d = decay > 0 ? tf.add(g, tf.mul(value, decay)) : g;
     let rate: tf.Tensor;
