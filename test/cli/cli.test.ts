@@ -46,7 +46,10 @@ test("unknown options and invalid values are rejected with a message naming them
   assert.match(neg.err, /batchSize: .*got -3/);
   const backend = cli("--backend", "gpu");
   assert.notEqual(backend.code, 0);
-  assert.match(backend.err, /Allowed choices are auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu/);
+  assert.match(
+    backend.err,
+    /Allowed choices are auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu/,
+  );
 });
 
 test("a missing data directory is an error naming the file", () => {
