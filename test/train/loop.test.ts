@@ -12,7 +12,7 @@ import { classificationTask } from "../../lib/train/task";
 import { classificationSource } from "../../lib/train/sources";
 import { trainLoop } from "../../lib/train/loop";
 import { ConvergenceError } from "../../lib/train/step";
-import { geoDampSchedule } from "../../lib/schedules/geodamp";
+import { geoDampLRSchedule, geoDampSchedule } from "../../lib/schedules/geodamp";
 import { constantSchedule } from "../../lib/schedules/constant";
 import { parseCompareConfig, runComparison } from "../../lib/train/compare";
 import { readRunLog } from "../../lib/report/runlog";
@@ -171,4 +171,28 @@ test("the B_crit sweep stops each run at the target, fits S = S_min(1 + B_crit/B
     () => parseSweepConfig({ batchSizes: [64] }),
     /batchSizes: Array must contain at least 2/,
   );
+});
+
+test("the loop applies each step's learning-rate factor (GeoDampLR), read back from the run log", async () => {
+  await useWasmWithPack();
+  const model = mlp({ inputShape: [28, 28, 1], numClasses: 10, hidden: [16], seed: 2 });
+  const opt = tf.train.sgd(0.1);
+  // GeoDampLR B = 100, factor 2, delay 1 epoch (600 examples): lr = 0.1·2^−⌊epoch⌋ →
+  // 6 updates at 0.1, 6 at 0.05, 3 at 0.025 (budget 1500).
+  const r = await trainLoop({
+    model,
+    optimizer: opt,
+    task,
+    train: classificationSource(train),
+    test: classificationSource(testDs),
+    schedule: geoDampLRSchedule({ initialBatchSize: 100, delay: 1, factor: 2 }),
+    config: { ...baseConfig, learningRate: 0.1 },
+  });
+  assert.deepEqual(
+    r.rows.map((x) => x.learningRate),
+    [...Array(6).fill(0.1), ...Array(6).fill(0.05), ...Array(3).fill(0.025)],
+  );
+  assert.ok(r.rows.every((x) => x.batchSize === 100));
+  model.dispose();
+  opt.dispose();
 });
