@@ -29,22 +29,19 @@ async function measure(K: number, spec: ModelSpec, B: number, steps: number): Pr
 async function main(): Promise<void> {
   const i = process.argv.indexOf("--steps");
   const steps = i >= 0 ? Number(process.argv[i + 1]) : 20;
+  const gap: ModelSpec = { builder: "gapCnn", inputShape: [28, 28, 1], numClasses: 10, seed: 1 };
+  const small: ModelSpec = {
+    builder: "smallCnn",
+    inputShape: [28, 28, 1],
+    numClasses: 10,
+    seed: 1,
+  };
   const cases: { name: string; spec: ModelSpec; B: number }[] = [
-    {
-      name: "CNN conv32-pool-conv64-gap-dense (bench CNN)",
-      spec: { builder: "gapCnn", inputShape: [28, 28, 1], numClasses: 10, seed: 1 },
-      B: 64,
-    },
-    {
-      name: "CNN conv32-pool-conv64-gap-dense (bench CNN)",
-      spec: { builder: "gapCnn", inputShape: [28, 28, 1], numClasses: 10, seed: 1 },
-      B: 128,
-    },
-    {
-      name: "small CNN of the main job",
-      spec: { builder: "smallCnn", inputShape: [28, 28, 1], numClasses: 10, seed: 1 },
-      B: 128,
-    },
+    { name: "CNN conv32-pool-conv64-gap-dense (bench CNN)", spec: gap, B: 64 },
+    { name: "CNN conv32-pool-conv64-gap-dense (bench CNN)", spec: gap, B: 128 },
+    { name: "CNN conv32-pool-conv64-gap-dense (bench CNN)", spec: gap, B: 512 },
+    { name: "small CNN of the main job", spec: small, B: 128 },
+    { name: "small CNN of the main job", spec: small, B: 512 },
   ];
   console.log(
     `data-parallel replicas, synchronous Adam, ${steps} timed steps after 3 warm-up, ${new Date().toISOString()}\n`,
