@@ -2,7 +2,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "build/", "out/", "runs/", "asm/", "scratch/", "**/*.ipynb", "coverage/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "build/",
+      "out/",
+      "runs/",
+      "asm/",
+      "scratch/",
+      "**/*.ipynb",
+      "coverage/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
