@@ -39,6 +39,7 @@ export {
   batchSizeFigure,
   lineFigure,
   lossFigure,
+  noiseScaleFigure,
   type Figure,
   type LineAxis,
   type LineFigure,
@@ -58,6 +59,26 @@ export {
   writeHtmlReport,
   type HtmlReportOptions,
 } from "./html";
+
+// Notebook display (tslab): offline plotly charts, HTML tables, Markdown
+export {
+  CHART_MARKER_ATTR,
+  CHART_MARKER_CLASS,
+  chartHtml,
+  loadPlotly,
+  plotlyBundleScript,
+  resetNotebookSession,
+  showMarkdown,
+  showPlot,
+  showTable,
+  tableHtml,
+  tslabDisplay,
+  type ChartHtmlOptions,
+  type DataFrameLike,
+  type NotebookDisplay,
+  type ShowPlotOptions,
+  type TableOptions,
+} from "./notebook";
 
 // Atomic file writes
 export { atomicWrite } from "./atomic";

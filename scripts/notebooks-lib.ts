@@ -1,0 +1,274 @@
+/**
+ * The pieces of the notebook tooling (scripts/notebooks.ts) that need no Jupyter: the
+ * kernelspec, finding Jupyter's Python and Chromium, the checks on committed notebooks, and
+ * counting charts in an executed notebook and in the DOM Chromium rendered. Unit-tested in
+ * test/notebooks/.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+/** Name of the kernelspec (notebooks' `metadata.kernelspec.name`). */
+export const KERNEL_NAME = "batchwise-tslab";
+
+/** Display name of the kernel in Jupyter's menus. */
+export const KERNEL_DISPLAY_NAME = "TypeScript (batchwise)";
+
+/** Class of the wrapper `<div>` showPlot writes around each chart (lib/report/notebook.ts). */
+export const CHART_MARKER = 'class="batchwise-chart"';
+
+/** What plotly writes on each chart it has drawn. */
+export const DRAWN_CHART = 'class="plot-container plotly"';
+
+/** The variable of the first cell that chooses quick (CI) or full mode. */
+export const MODE_VARIABLE = "QUICK";
+
+/** The environment variable that selects full mode. */
+export const FULL_MODE_ENV = "BATCHWISE_FULL";
+
+/** One notebook cell (nbformat 4). */
+export interface NotebookCell {
+  cell_type: "code" | "markdown" | "raw";
+  source: string | string[];
+  metadata?: Record<string, unknown>;
+  outputs?: NotebookOutput[];
+  execution_count?: number | null;
+}
+
+/** One output of a code cell (nbformat 4). */
+export interface NotebookOutput {
+  output_type: "stream" | "display_data" | "execute_result" | "error";
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, string | string[] | unknown>;
+  ename?: string;
+  evalue?: string;
+}
+
+/** A notebook (nbformat 4). */
+export interface Notebook {
+  cells: NotebookCell[];
+  metadata: Record<string, unknown>;
+  nbformat: number;
+  nbformat_minor: number;
+}
+
+/** Joins nbformat's list-of-lines form. */
+export function joinText(s: string | string[] | undefined): string {
+  return Array.isArray(s) ? s.join("") : (s ?? "");
+}
+
+/** Reads and parses a notebook file. */
+export function readNotebook(file: string): Notebook {
+  return JSON.parse(fs.readFileSync(file, "utf8")) as Notebook;
+}
+
+/** The notebooks in reading order: `<root>/notebooks/NN-*.ipynb`, sorted by name. */
+export function listNotebooks(root: string): string[] {
+  const dir = path.join(root, "notebooks");
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^\d\d-.*\.ipynb$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** Where `npm run notebooks:kernel` installs the kernelspec: `JUPYTER_PATH` points here. */
+export function jupyterDataDir(root: string): string {
+  return path.join(root, "build", "jupyter", "share", "jupyter");
+}
+
+/**
+ * The kernelspec: run scripts/notebooks/tslab-kernel.js with the given node; it changes to
+ * the project root and starts tslab (see that file).
+ */
+export function kernelSpec(root: string, nodePath: string): Record<string, unknown> {
+  return {
+    argv: [
+      nodePath,
+      path.join(root, "scripts", "notebooks", "tslab-kernel.js"),
+      "kernel",
+      "--config-path",
+      "{connection_file}",
+    ],
+    display_name: KERNEL_DISPLAY_NAME,
+    language: "typescript",
+    interrupt_mode: "signal",
+  };
+}
+
+/**
+ * Writes the kernelspec to `<root>/build/jupyter/share/jupyter/kernels/batchwise-tslab/`.
+ * @returns the path of kernel.json.
+ */
+export function writeKernelSpec(root: string, nodePath: string = process.execPath): string {
+  const dir = path.join(jupyterDataDir(root), "kernels", KERNEL_NAME);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "kernel.json");
+  fs.writeFileSync(file, JSON.stringify(kernelSpec(root, nodePath), null, 1) + "\n");
+  return file;
+}
+
+/** `JUPYTER_PATH` with the project's data dir first. */
+export function jupyterPathEnv(root: string, env: NodeJS.ProcessEnv = process.env): string {
+  return [jupyterDataDir(root), env.JUPYTER_PATH].filter((p) => p).join(path.delimiter);
+}
+
+function runs(cmd: string, args: string[]): boolean {
+  const r = spawnSync(cmd, args, { stdio: "ignore", timeout: 60_000 });
+  return r.error == null && r.status === 0;
+}
+
+/**
+ * The first Python that can import `modules`: `$BATCHWISE_JUPYTER_PYTHON`, Debian's
+ * /usr/bin/python3 (the one the jupyter-notebook package installs into; the first python3 on
+ * PATH may be another, e.g. pyenv's), then python3 and python on PATH.
+ * @returns the command, or null when none can.
+ */
+export function findJupyterPython(
+  modules: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): string | null {
+  const candidates = [env.BATCHWISE_JUPYTER_PYTHON, "/usr/bin/python3", "python3", "python"];
+  for (const c of candidates) {
+    if (c && runs(c, ["-c", `import ${modules.join(", ")}`])) return c;
+  }
+  return null;
+}
+
+/**
+ * The first Chromium that runs: `$BATCHWISE_CHROMIUM`, then chromium, chromium-browser,
+ * google-chrome, google-chrome-stable on PATH.
+ * @returns the command, or null.
+ */
+export function findChromium(env: NodeJS.ProcessEnv = process.env): string | null {
+  const candidates = [
+    env.BATCHWISE_CHROMIUM,
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+  ];
+  for (const c of candidates) if (c && runs(c, ["--version"])) return c;
+  return null;
+}
+
+/**
+ * Chromium's arguments to render an HTML file headlessly and print the DOM after running its
+ * scripts (no network services, a throwaway profile, virtual time so timers run to the end).
+ */
+export function chromiumArgs(htmlFile: string, userDataDir: string, budgetMs = 15000): string[] {
+  return [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    `--user-data-dir=${userDataDir}`,
+    `--virtual-time-budget=${budgetMs}`,
+    "--dump-dom",
+    `file://${path.resolve(htmlFile)}`,
+  ];
+}
+
+/** The chart count a notebook declares in `metadata.batchwise.charts`, or null. */
+export function declaredCharts(nb: Notebook): number | null {
+  const meta = nb.metadata?.batchwise as { charts?: unknown } | undefined;
+  const c = meta?.charts;
+  return typeof c === "number" && Number.isInteger(c) && c >= 0 ? c : null;
+}
+
+/** "cell 7 (`const fit = …`)": a cell named by its index and first non-empty line. */
+export function describeCell(nb: Notebook, index: number | null | undefined): string {
+  if (index == null || index < 0 || index >= nb.cells.length) return "before the first cell";
+  const line =
+    joinText(nb.cells[index].source)
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? "";
+  return `cell ${index} (\`${line.length > 80 ? line.slice(0, 77) + "..." : line}\`)`;
+}
+
+/**
+ * Problems with a notebook as committed: it must use the batchwise kernel, declare its chart
+ * count, have no outputs or execution counts, start with the quick/full switch, and keep its
+ * code to calls of lib/ (no function or class definitions; imports from ./lib only).
+ * @returns one message per problem (empty when fine).
+ */
+export function committedProblems(nb: Notebook): string[] {
+  const problems: string[] = [];
+  if (nb.nbformat !== 4) problems.push(`nbformat is ${nb.nbformat}, expected 4`);
+  const ks = nb.metadata?.kernelspec as { name?: string } | undefined;
+  if (ks?.name !== KERNEL_NAME) {
+    problems.push(
+      `metadata.kernelspec.name is ${JSON.stringify(ks?.name)}, expected "${KERNEL_NAME}"`,
+    );
+  }
+  if (declaredCharts(nb) == null) {
+    problems.push("metadata.batchwise.charts (the number of charts it draws) is missing");
+  }
+  const code = nb.cells.map((c, i) => ({ c, i })).filter(({ c }) => c.cell_type === "code");
+  if (code.length === 0) problems.push("no code cells");
+  if (!nb.cells.some((c) => c.cell_type === "markdown")) problems.push("no markdown cells");
+  const first = code[0];
+  if (first != null) {
+    const src = joinText(first.c.source);
+    const re = new RegExp(`\\bconst\\s+${MODE_VARIABLE}\\b[^\\n]*${FULL_MODE_ENV}`);
+    if (!re.test(src)) {
+      problems.push(
+        `the first code cell must choose the mode: const ${MODE_VARIABLE} = process.env.${FULL_MODE_ENV} !== "1"`,
+      );
+    }
+  }
+  for (const { c, i } of code) {
+    const where = describeCell(nb, i);
+    if ((c.outputs ?? []).length > 0)
+      problems.push(`${where} has outputs (commit without outputs)`);
+    if (c.execution_count != null) problems.push(`${where} has an execution count`);
+    const src = joinText(c.source);
+    if (/^\s*(export\s+)?(async\s+)?function\b|\bclass\s+\w+/m.test(src)) {
+      problems.push(`${where} defines a function or class (library code belongs in lib/)`);
+    }
+    for (const m of src.matchAll(/\bfrom\s+["']([^"']+)["']|\brequire\(\s*["']([^"']+)["']/g)) {
+      const spec = m[1] ?? m[2];
+      if (!/^\.\/lib(\/|$)/.test(spec)) {
+        problems.push(`${where} imports "${spec}" (notebooks import only from ./lib)`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Number of chart markers in the outputs of an executed notebook (one per showPlot call). */
+export function countChartMarkers(nb: Notebook): number {
+  let n = 0;
+  for (const c of nb.cells) {
+    for (const o of c.outputs ?? []) {
+      const html = o.data?.["text/html"];
+      if (html != null) n += joinText(html as string | string[]).split(CHART_MARKER).length - 1;
+    }
+  }
+  return n;
+}
+
+/** Number of charts plotly drew in a DOM dump. */
+export function countDrawnCharts(dom: string): number {
+  return dom.split(DRAWN_CHART).length - 1;
+}
+
+/** Every stderr stream output of an executed notebook, by cell. */
+export function stderrOutputs(nb: Notebook): { cell: number; text: string }[] {
+  const out: { cell: number; text: string }[] = [];
+  nb.cells.forEach((c, i) => {
+    for (const o of c.outputs ?? []) {
+      if (o.output_type === "stream" && o.name === "stderr")
+        out.push({ cell: i, text: joinText(o.text) });
+      if (o.output_type === "error") out.push({ cell: i, text: `${o.ename}: ${o.evalue}` });
+    }
+  });
+  return out;
+}
