@@ -1,11 +1,17 @@
 /**
  * Choosing and initialising the TensorFlow.js backend.
  *
- * Order tried by `initBackend("auto")`: `@tensorflow/tfjs-node-gpu`, `@tensorflow/tfjs-node`
- * (optional dependencies; they need libtensorflow, which their install script downloads),
- * `webgpu` (`@tensorflow/tfjs-backend-webgpu` on the `webgpu` npm package, Google's Dawn, when a
- * Vulkan, Metal or D3D12 adapter exists), then the `wasm` backend with batchwise's kernel pack (the CPU path on machines without
- * libtensorflow), then the pure-JS `cpu` backend.
+ * Order tried by `initBackend("auto")`:
+ * 1. `tensorflow-gpu`, then `tensorflow`: TensorFlow's own C++ kernels through the binding of
+ *    `@tensorflow/tfjs-node-gpu` / `@tensorflow/tfjs-node`, built by `npm run setup:native`
+ *    against the libraries of TensorFlow's pip wheel (see `scripts/setup-native.mjs`); the
+ *    packages' own install script, which downloads libtensorflow, is disabled in package.json.
+ * 2. `webgpu` (`@tensorflow/tfjs-backend-webgpu` on the `webgpu` npm package, Google's Dawn,
+ *    when a Vulkan, Metal or D3D12 adapter exists).
+ * 3. `wasm` with batchwise's kernel pack (the CPU path without the native build).
+ * 4. the pure-JS `cpu` backend.
+ *
+ * `tfjs-node` and `tfjs-node-gpu` are accepted as aliases of `tensorflow` and `tensorflow-gpu`.
  *
  * The environment variable `BATCHWISE_BACKEND` (or the CLI's `--backend`) forces one; forcing
  * a backend that cannot load throws {@link BackendError} naming it and the cause.
@@ -14,12 +20,18 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 // Gradient definitions (tf.grad, optimizers) live in a side-effect module of tfjs-core.
 import "@tensorflow/tfjs-core/dist/register_all_gradients";
+import * as fs from "fs";
 import * as path from "path";
 import * as wasmPkg from "@tensorflow/tfjs-backend-wasm";
-import { registerKernelPack } from "./kernels";
+import { registerKernelPack, registerPackGradients } from "./kernels";
 
 /** Backends batchwise knows how to start, in the order `auto` tries them. */
-export const BACKEND_NAMES = ["tfjs-node-gpu", "tfjs-node", "webgpu", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = ["tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"] as const;
+/** Older spellings accepted by {@link resolveBackendChoice}. */
+const BACKEND_ALIASES: Partial<Record<string, BackendName>> = {
+  "tfjs-node": "tensorflow",
+  "tfjs-node-gpu": "tensorflow-gpu",
+};
 /** A backend name, or `auto` for the first that loads. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendChoice = BackendName | "auto";
@@ -31,7 +43,7 @@ export class BackendError extends Error {
 
 /** What {@link initBackend} chose. */
 export interface BackendInfo {
-  /** batchwise's name for it (`wasm`, `cpu`, `tfjs-node`, `tfjs-node-gpu`). */
+  /** batchwise's name for it (`tensorflow-gpu`, `tensorflow`, `webgpu`, `wasm`, `cpu`). */
   name: BackendName;
   /** tfjs's registered backend name (`wasm`, `cpu`, `tensorflow`). */
   tfName: string;
@@ -39,6 +51,8 @@ export interface BackendInfo {
   threads: number;
   /** Whether batchwise's kernel pack is registered (wasm only). */
   kernelPack: boolean;
+  /** What runs the kernels, when known: `TensorFlow 2.20.0`, `TensorFlow 2.20.0, GPU`. */
+  detail?: string;
 }
 
 /** Options for {@link initBackend}. */
@@ -53,10 +67,11 @@ let current: BackendInfo | null = null;
 
 /** Resolves a choice from an explicit argument, then `BATCHWISE_BACKEND`, then `auto`. */
 export function resolveBackendChoice(choice?: string): BackendChoice {
-  const c = choice ?? process.env.BATCHWISE_BACKEND ?? "auto";
+  const given = choice ?? process.env.BATCHWISE_BACKEND ?? "auto";
+  const c: string = BACKEND_ALIASES[given] ?? given;
   if (c === "auto" || (BACKEND_NAMES as readonly string[]).includes(c)) return c as BackendChoice;
   throw new BackendError(
-    `backend: unknown value '${c}' (valid: auto, ${BACKEND_NAMES.join(", ")})`,
+    `backend: unknown value '${given}' (valid: auto, ${BACKEND_NAMES.join(", ")})`,
   );
 }
 
@@ -67,12 +82,54 @@ function wasmDistDir(): string {
   );
 }
 
-async function tryNode(pkg: string): Promise<void> {
+/** The npm package whose binding a native backend loads. */
+export function nativePackage(name: "tensorflow" | "tensorflow-gpu"): string {
+  return name === "tensorflow" ? "@tensorflow/tfjs-node" : "@tensorflow/tfjs-node-gpu";
+}
+
+/**
+ * Where `npm run setup:native` puts the native binding of a `tensorflow` backend (the path
+ * tfjs-node's loader looks in: `lib/napi-v8/tfjs_binding.node` of the package), or null when the
+ * package itself is not installed.
+ */
+export function nativeAddonPath(name: "tensorflow" | "tensorflow-gpu"): string | null {
+  try {
+    const dir = path.dirname(require.resolve(`${nativePackage(name)}/package.json`));
+    return path.join(dir, "lib", "napi-v8", "tfjs_binding.node");
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the native binding of `name` has been built (see {@link nativeAddonPath}). */
+export function nativeBackendBuilt(name: "tensorflow" | "tensorflow-gpu"): boolean {
+  const p = nativeAddonPath(name);
+  return p != null && fs.existsSync(p);
+}
+
+async function tryNode(name: "tensorflow" | "tensorflow-gpu"): Promise<string> {
+  const pkg = nativePackage(name);
+  // Fail with the set-up command rather than tfjs-node's advice to rebuild from source.
+  if (nativeAddonPath(name) == null) throw new Error(`${pkg} is not installed (run npm install)`);
+  if (!nativeBackendBuilt(name)) {
+    throw new Error(
+      `${pkg}'s native binding is not built (run npm run setup:native${name === "tensorflow-gpu" ? " -- --gpu" : ""})`,
+    );
+  }
+  // TensorFlow's C++ logging (oneDNN and CPU-feature notices) to warnings and above, unless
+  // the user chose a level.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= "1";
   // Loading the package registers the 'tensorflow' backend as a side effect.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(pkg);
   const ok = await tf.setBackend("tensorflow");
   if (!ok) throw new Error(`${pkg} loaded but the 'tensorflow' backend failed to initialise`);
+  // tfjs-node's NodeJSKernelBackend: the binding reports the C library's version.
+  const b = tf.backend() as unknown as {
+    binding?: { TF_Version?: string };
+    isUsingGpuDevice?: boolean;
+  };
+  return `TensorFlow ${b.binding?.TF_Version ?? "?"}${b.isUsingGpuDevice ? ", GPU" : ""}`;
 }
 
 /**
@@ -144,8 +201,8 @@ export async function initBackend(
     try {
       let threads = 0;
       let kernelPack = false;
-      if (name === "tfjs-node-gpu") await tryNode("@tensorflow/tfjs-node-gpu");
-      else if (name === "tfjs-node") await tryNode("@tensorflow/tfjs-node");
+      let detail: string | undefined;
+      if (name === "tensorflow-gpu" || name === "tensorflow") detail = await tryNode(name);
       else if (name === "webgpu") await startWebGpu();
       else if (name === "wasm") {
         threads = await startWasm(opts);
@@ -158,7 +215,8 @@ export async function initBackend(
         if (!ok) throw new Error("tf.setBackend('cpu') returned false");
       }
       await tf.ready();
-      current = { name, tfName: tf.getBackend(), threads, kernelPack };
+      registerPackGradients();
+      current = { name, tfName: tf.getBackend(), threads, kernelPack, detail };
       return current;
     } catch (e) {
       const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
@@ -176,9 +234,13 @@ export function currentBackend(): BackendInfo | null {
   return current;
 }
 
-/** One line describing the backend, for logs: `backend: wasm (kernel pack, 1 thread)`. */
+/**
+ * One line describing the backend, for logs: `backend: wasm (batchwise kernel pack, 1 thread)`,
+ * `backend: tensorflow (TensorFlow 2.20.0)`.
+ */
 export function describeBackend(info: BackendInfo): string {
   const extra: string[] = [];
+  if (info.detail) extra.push(info.detail);
   if (info.kernelPack) extra.push("batchwise kernel pack");
   if (info.threads > 0) extra.push(`${info.threads} thread${info.threads > 1 ? "s" : ""}`);
   return `backend: ${info.name}${extra.length ? ` (${extra.join(", ")})` : ""}`;

@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { useWasmWithPack } from "../helpers/backends";
+import { useTrainingBackend } from "../helpers/backends";
 import { gradNormSamples } from "../../lib/analysis/grad-norms";
 import { gradNormLineFit } from "../../lib/noise/estimators";
 import type { DataSource } from "../../lib/train/loop";
@@ -48,7 +48,7 @@ function setup() {
 }
 
 test("gradNormSamples: per-B means match E|G_B|² without replacement; the line recovers tr Σ", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const { w, source, g2, trSigma } = setup();
   const model = linearModel(w);
   const task = regressionTask(d);
@@ -102,7 +102,7 @@ test("gradNormSamples: per-B means match E|G_B|² without replacement; the line 
 });
 
 test("gradNormSamples: a batch above maxMicroBatch accumulates micro-batches, same samples", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const { w, source } = setup();
   const model = linearModel(w);
   const task = regressionTask(d);
@@ -123,7 +123,7 @@ test("gradNormSamples: a batch above maxMicroBatch accumulates micro-batches, sa
 });
 
 test("gradNormSamples validates its options", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const { w, source } = setup();
   const model = linearModel(w);
   const task = regressionTask(d);

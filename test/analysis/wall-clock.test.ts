@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { useWasmWithPack } from "../helpers/backends";
+import { useTrainingBackend } from "../helpers/backends";
 import { trainForWallClock } from "../../lib/analysis/wall-clock";
 import { constantSchedule } from "../../lib/schedules/constant";
 import { noiseScaleEstimator } from "../../lib/noise/estimators";
@@ -37,7 +37,7 @@ const config = (budget: number): LoopConfig => ({
 });
 
 test("trainForWallClock stops after the first update at or past the limit", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const model = linearModel([0, 0, 0, 0]);
   const optimizer = tf.train.sgd(0.01);
   const seen: [number, number][] = [];
@@ -72,7 +72,7 @@ test("trainForWallClock stops after the first update at or past the limit", asyn
 });
 
 test("trainForWallClock ends with the examples budget when it comes first", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const model = linearModel([0, 0, 0, 0]);
   const optimizer = tf.train.sgd(0.01);
   const r = await trainForWallClock({
@@ -107,7 +107,7 @@ test("trainForWallClock ends with the examples budget when it comes first", asyn
 });
 
 test("trainForWallClock keeps the step records and the noise reading when time runs out", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const model = linearModel([0, 0, 0, 0]);
   const optimizer = tf.train.sgd(0.01);
   const r = await trainForWallClock({

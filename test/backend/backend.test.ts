@@ -5,6 +5,7 @@ import {
   BackendError,
   describeBackend,
   initBackend,
+  nativeBackendBuilt,
   resolveBackendChoice,
 } from "../../lib/backend";
 import { kernelPackConfigs, kernelPackRegistered } from "../../lib/backend/kernels";
@@ -19,25 +20,33 @@ test("resolveBackendChoice: explicit, then BATCHWISE_BACKEND, then auto; unknown
     assert.equal(resolveBackendChoice("wasm"), "wasm");
     assert.throws(
       () => resolveBackendChoice("gpu"),
-      /backend: unknown value 'gpu' \(valid: auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu\)/,
+      /backend: unknown value 'gpu' \(valid: auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu\)/,
     );
+    assert.equal(resolveBackendChoice("tfjs-node"), "tensorflow");
+    assert.equal(resolveBackendChoice("tfjs-node-gpu"), "tensorflow-gpu");
   } finally {
     if (saved === undefined) delete process.env.BATCHWISE_BACKEND;
     else process.env.BATCHWISE_BACKEND = saved;
   }
 });
 
-test("auto picks wasm with the kernel pack here (tfjs-node is not installable on this machine kind)", async () => {
+test("auto picks tensorflow when npm run setup:native has built it, else wasm with the kernel pack", async () => {
   const info = await initBackend("auto");
-  // tfjs-node(-gpu) cannot install here (its install script downloads libtensorflow); where it
-  // is installed, auto would pick it and this test documents that order instead.
-  let nodeAvailable = true;
-  try {
-    require.resolve("@tensorflow/tfjs-node");
-  } catch {
-    nodeAvailable = false;
-  }
-  if (!nodeAvailable) {
+  if (nativeBackendBuilt("tensorflow-gpu")) {
+    assert.equal(info.name, "tensorflow-gpu");
+  } else if (nativeBackendBuilt("tensorflow")) {
+    assert.equal(info.name, "tensorflow");
+    assert.equal(tf.getBackend(), "tensorflow");
+    assert.equal(info.kernelPack, false);
+    assert.match(describeBackend(info), /^backend: tensorflow \(TensorFlow \d+\.\d+\.\d+\)$/);
+    // a tensor op runs on TensorFlow's kernels
+    const y = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync());
+    assert.deepEqual(Array.from(y), [11]);
+  } else {
+    assert.ok(
+      !process.env.BATCHWISE_REQUIRE_NATIVE,
+      "BATCHWISE_REQUIRE_NATIVE is set but the native backend is not built",
+    );
     assert.equal(info.name, "wasm");
     assert.equal(info.kernelPack, true);
     assert.equal(tf.getBackend(), "wasm");
@@ -46,17 +55,14 @@ test("auto picks wasm with the kernel pack here (tfjs-node is not installable on
   }
 });
 
-test("forcing a backend that cannot load is a BackendError naming it", async () => {
-  let nodeAvailable = true;
-  try {
-    require.resolve("@tensorflow/tfjs-node-gpu");
-  } catch {
-    nodeAvailable = false;
-  }
-  if (nodeAvailable) return;
+test("forcing a backend that cannot load is a BackendError naming it and the set-up command", async () => {
+  if (nativeBackendBuilt("tensorflow-gpu")) return;
   await assert.rejects(initBackend("tfjs-node-gpu"), (e: Error) => {
     assert.ok(e instanceof BackendError);
-    assert.match(e.message, /^backend 'tfjs-node-gpu' cannot be loaded: /);
+    assert.match(
+      e.message,
+      /^backend 'tensorflow-gpu' cannot be loaded: @tensorflow\/tfjs-node-gpu('s native binding is not built \(run npm run setup:native -- --gpu\)| is not installed)/,
+    );
     return true;
   });
 });

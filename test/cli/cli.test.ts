@@ -48,7 +48,7 @@ test("unknown options and invalid values are rejected with a message naming them
   assert.notEqual(backend.code, 0);
   assert.match(
     backend.err,
-    /Allowed choices are auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu/,
+    /Allowed choices are auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu/,
   );
 });
 

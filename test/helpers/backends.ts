@@ -1,17 +1,35 @@
 /**
- * Test helpers: run the same computation on the `cpu` backend and on `wasm` with the kernel
- * pack, and compare.
+ * Test helpers: the backend training tests run on, and running the same computation on the
+ * `cpu` backend and on `wasm` with the kernel pack to compare them.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
-import { initBackend } from "../../lib/backend";
+import { initBackend, type BackendInfo } from "../../lib/backend";
 
-let ready: Promise<unknown> | null = null;
+let ready: Promise<BackendInfo> | null = null;
+let wasmReady: Promise<unknown> | null = null;
 
-/** Starts the wasm backend with the kernel pack (once per process); cpu stays registered. */
+/**
+ * The backend the backend-independent tests (step, loop, norms, estimators, checkpoints,
+ * optimizers, models) train on: `BATCHWISE_TEST_BACKEND` (`wasm` or `tensorflow`; default
+ * `wasm`, with the kernel pack). `npm test` runs those files once per backend it can load.
+ */
+export function trainingBackendName(): string {
+  return process.env.BATCHWISE_TEST_BACKEND ?? "wasm";
+}
+
+/** Starts the training backend (once per process) and makes it current; cpu stays registered. */
+export async function useTrainingBackend(): Promise<BackendInfo> {
+  ready ??= initBackend(trainingBackendName());
+  const info = await ready;
+  await tf.setBackend(info.tfName);
+  return info;
+}
+
+/** Starts the wasm backend with the kernel pack (once per process); for wasm-only tests. */
 export async function useWasmWithPack(): Promise<void> {
-  ready ??= initBackend("wasm");
-  await ready;
+  wasmReady ??= initBackend("wasm");
+  await wasmReady;
   await tf.setBackend("wasm");
 }
 

@@ -1,13 +1,13 @@
 /**
  * Model builders: each builds, has the expected output shape and the parameter count of its
- * architecture's formula, and trains on the wasm backend + kernel pack (a few steps on a
+ * architecture's formula, and trains on the training backend (wasm + kernel pack, or tensorflow; see test/helpers/backends.ts) (a few steps on a
  * tiny batch lower the loss; the tensor count is constant after the first step).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { randn, useWasmWithPack } from "../helpers/backends";
+import { randn, useTrainingBackend } from "../helpers/backends";
 import { countParams, mlp, smallCnn } from "../../lib/models/small";
 import {
   efficientNet,
@@ -77,8 +77,8 @@ function trainsWithoutLeaks(
   return { before, after };
 }
 
-test("MLP and small CNN: shapes, parameter formulas, training on wasm", async () => {
-  await useWasmWithPack();
+test("MLP and small CNN: shapes, parameter formulas, training on the training backend", async () => {
+  await useTrainingBackend();
   const m = mlp({ inputShape: [784], numClasses: 10, hidden: [32, 16], seed: 1 });
   // Σ (in·out + out) over 784→32→16→10
   assert.equal(countParams(m), 784 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10);
@@ -99,7 +99,7 @@ test("MLP and small CNN: shapes, parameter formulas, training on wasm", async ()
 });
 
 test("ResNet-18/34 (CIFAR form): formula = built count = pytorch-cifar's counts", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   for (const [depth, expected] of [
     [18, 11_173_962],
     [34, 21_282_122],
@@ -120,8 +120,8 @@ test("ResNet-18/34 (CIFAR form): formula = built count = pytorch-cifar's counts"
   );
 });
 
-test("ResNet-18 trains on wasm at 16×16 without leaking", async () => {
-  await useWasmWithPack();
+test("ResNet-18 trains at 16×16 without leaking", async () => {
+  await useTrainingBackend();
   const m = resnetCifar({ depth: 18, inputShape: [16, 16, 3], numClasses: 10, seed: 3 });
   const r = trainsWithoutLeaks(
     m,
@@ -138,7 +138,7 @@ test("ResNet-18 trains on wasm at 16×16 without leaking", async () => {
 });
 
 test("EfficientNet-B0: Keras's 5,330,571 parameters (224×224×3, 1000 classes, preprocessing)", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const m = efficientNetB0({ inputShape: [224, 224, 3], numClasses: 1000, preprocessing: true });
   // Keras: Total params 5,330,571; trainable 5,288,548; non-trainable 42,023 = BN moving
   // means/variances (42,016) + Normalization's mean (3), variance (3) and count (1).
@@ -168,7 +168,7 @@ test("EfficientNet-B0: Keras's 5,330,571 parameters (224×224×3, 1000 classes, 
 });
 
 test("EfficientNet scaling rules and a scaled build agree with the formula", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   assert.equal(roundFilters(32, 1), 32);
   assert.equal(roundFilters(1280, 1.1), 1408); // 1408 = ⌊(1408 + 4)/8⌋·8
   assert.equal(roundFilters(16, 1.1), 16); // 17.6 → ⌊21.6/8⌋·8 = 16 ≥ 0.9·17.6
@@ -194,8 +194,8 @@ test("EfficientNet scaling rules and a scaled build agree with the formula", asy
   );
 });
 
-test("EfficientNet-B0 at 28×28×1 and 32×32×3: shapes, and it trains on wasm without leaking", async () => {
-  await useWasmWithPack();
+test("EfficientNet-B0 at 28×28×1 and 32×32×3: shapes, and it trains without leaking", async () => {
+  await useTrainingBackend();
   for (const shape of [
     [28, 28, 1],
     [32, 32, 3],
@@ -214,7 +214,7 @@ test("EfficientNet-B0 at 28×28×1 and 32×32×3: shapes, and it trains on wasm 
 });
 
 test("EfficientNet drop-connect: whole examples of a residual branch, only in training", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const m = efficientNetB0({
     inputShape: [32, 32, 3],
     numClasses: 10,
@@ -249,8 +249,8 @@ test("EfficientNet drop-connect: whole examples of a residual branch, only in tr
   m.dispose();
 });
 
-test("GPT char LM: formula count, causal output shape, trains on wasm without leaking", async () => {
-  await useWasmWithPack();
+test("GPT char LM: formula count, causal output shape, trains without leaking", async () => {
+  await useTrainingBackend();
   const opts = { vocabSize: 65, context: 16, layers: 2, heads: 4, width: 32, seed: 7 };
   const m = gptLm(opts);
   // V·d + T·d + L(12d² + 13d) + 2d + d·V + V with V = 65, T = 16, L = 2, d = 32
@@ -281,7 +281,7 @@ test("GPT char LM: formula count, causal output shape, trains on wasm without le
 });
 
 test("Normalization layer: Keras's formula and weights; round-trips through JSON", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const n = new Normalization({ mean: [1, 2], variance: [4, 0] });
   const x = tf.tensor([[[[3, 2]]]]);
   const y = n.apply(x) as tf.Tensor;

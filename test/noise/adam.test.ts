@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { useWasmWithPack } from "../helpers/backends";
+import { useTrainingBackend } from "../helpers/backends";
 import { trainStep, trainableVariables } from "../../lib/train/step";
 import { adamPreconditioner, disposePreconditioner } from "../../lib/noise/adam";
 import { microBatchGradNorms } from "../../lib/noise/grads";
@@ -19,7 +19,7 @@ import {
 const d = 6;
 
 test("Adam's v̂ read from the optimizer equals its closed form after one and two steps", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const rng = gaussian(31);
   const wStar = Array.from({ length: d }, () => rng());
   const task = regressionTask(d);
@@ -64,7 +64,7 @@ test("Adam's v̂ read from the optimizer equals its closed form after one and tw
 });
 
 test("preconditioned noise scale with a known v̂: exact norms, and estimates within 10% of the closed form", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const rng = gaussian(41);
   const wStar = Array.from({ length: d }, () => rng());
   const u = [1, -0.5, 0.25, 0, 0.5, -1];

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { useWasmWithPack, randn } from "../helpers/backends";
+import { useTrainingBackend, randn } from "../helpers/backends";
 import { mlp } from "../../lib/models/small";
 import { classificationTask } from "../../lib/train/task";
 import { trainableVariables } from "../../lib/train/step";
@@ -52,7 +52,7 @@ function closedForm(rows: Float64Array, w: number[]) {
 }
 
 test("B_noise on a quadratic with known H: tr(HΣ)/(GᵀHG) matches the closed form", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const d = 4;
   const rng = gaussian(21);
   const wStar = [0.5, -1, 0.25, 2];
@@ -116,7 +116,7 @@ test("B_noise on a quadratic with known H: tr(HΣ)/(GᵀHG) matches the closed f
 });
 
 test("B_noise runs on a nonlinear classifier and restores its weights", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const task = classificationTask([6], 3);
   const model = mlp({ inputShape: [6], numClasses: 3, hidden: [8], seed: 2 });
   const batch = {

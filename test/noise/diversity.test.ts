@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { useWasmWithPack, randn } from "../helpers/backends";
+import { useTrainingBackend, randn } from "../helpers/backends";
 import { mlp } from "../../lib/models/small";
 import { classificationTask } from "../../lib/train/task";
 import { trainableVariables } from "../../lib/train/step";
@@ -29,7 +29,7 @@ test("gradient diversity by hand", () => {
 });
 
 test("n·Δ = 1 + B_simple on exact per-example gradients of an MLP", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const n = 24;
   const task = classificationTask([12], 4);
   const model = mlp({ inputShape: [12], numClasses: 4, hidden: [16], seed: 7 });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { useWasmWithPack, randn } from "../helpers/backends";
+import { useTrainingBackend, randn } from "../helpers/backends";
 import { classificationTask } from "../../lib/train/task";
 import { trainStep } from "../../lib/train/step";
 import {
@@ -96,7 +96,7 @@ async function snapshot(m: tfl.LayersModel, opt: tf.Optimizer): Promise<number[]
 }
 
 test("the real probes leave weights (incl. batch-norm statistics) and the optimizer untouched", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const m = model();
   const opt = tf.train.adam(1e-3);
   trainStep(m, opt, task, makeBatch(16), { microBatchSize: 16, learningRate: 1e-3 });

@@ -23,7 +23,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { useWasmWithPack } from "../helpers/backends";
+import { useTrainingBackend } from "../helpers/backends";
 import { trainStep } from "../../lib/train/step";
 import {
   gradNormLineFit,
@@ -83,7 +83,7 @@ test("E|G_B|² against 1/B is a line with intercept |G|² and slope tr Σ (Float
 });
 
 test("trainStep's micro-batch norms → estimator lands within 10% of the closed forms", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const { wStar, w, u2 } = problem(3);
   const truth = closed(u2);
   const task = regressionTask(d);
@@ -119,7 +119,7 @@ test("trainStep's micro-batch norms → estimator lands within 10% of the closed
 });
 
 test("per-example norms (B_small = 1): loop and dense agree; estimates within 10% of closed forms", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const { wStar, w, u2 } = problem(5);
   const truth = closed(u2);
   const task = regressionTask(d);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { useWasmWithPack, randn } from "../helpers/backends";
+import { useTrainingBackend, randn } from "../helpers/backends";
 import { classificationTask } from "../../lib/train/task";
 import { trainStep } from "../../lib/train/step";
 import { mlp } from "../../lib/models/small";
@@ -11,7 +11,7 @@ import { microBatchGradNorms } from "../../lib/noise/grads";
 import { relErr } from "./helpers";
 
 test("per-example norms on a conv model fall back to the loop and agree with trainStep's |G_B|²", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const task = classificationTask([8, 8, 1], 3);
   const conv = tfl.sequential({
     layers: [

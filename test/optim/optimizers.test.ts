@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { useWasmWithPack } from "../helpers/backends";
+import { useTrainingBackend } from "../helpers/backends";
 import {
   AdamW,
   BIAS_AND_NORM_PATTERNS,
@@ -54,7 +54,7 @@ const G1 = [0.5, -1];
 const G2 = [1, 0.5];
 
 test("LAMB: two hand-computed steps with bias correction", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const v = variable([3, 4]);
   const opt = new Lamb({ learningRate: 0.1, epsilon: 0, weightDecay: 0.1 });
   // t=1: r = u + λθ = (1 + 0.3, −1 + 0.4) = (1.3, −0.6); |r| = √2.05 = 1.43178211;
@@ -80,7 +80,7 @@ test("LAMB: two hand-computed steps with bias correction", async () => {
 });
 
 test("LAMB: two hand-computed steps without bias correction", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const v = variable([3, 4]);
   const opt = new Lamb({ learningRate: 0.1, epsilon: 0, weightDecay: 0.1, biasCorrection: false });
   // t=1: u = m/√v = (0.05/0.01581139, −0.1/0.03162278) = (3.16227766, −3.16227766);
@@ -98,7 +98,7 @@ test("LAMB: two hand-computed steps without bias correction", async () => {
 });
 
 test("LAMB: excluded variables take a plain AdamW step; zero weights get trust ratio 1", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const bias = variable([3, 4], "bias");
   const zero = variable([0, 0]);
   const opt = new Lamb({
@@ -119,7 +119,7 @@ test("LAMB: excluded variables take a plain AdamW step; zero weights get trust r
 });
 
 test("AdamW: two hand-computed steps; excluded variables are not decayed", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const v = variable([3, 4]);
   const b = variable([3, 4], "bias");
   const opt = new AdamW({
@@ -143,7 +143,7 @@ test("AdamW: two hand-computed steps; excluded variables are not decayed", async
 });
 
 test("LARS: two hand-computed steps", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const v = variable([3, 4]);
   const opt = new Lars({
     learningRate: 1,
@@ -172,7 +172,7 @@ test("LARS: two hand-computed steps", async () => {
 });
 
 test("state follows variable names: key order, subsets and NamedTensor lists agree", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const make = () => [variable([1, -2, 3]), variable([0.5, 0.25])];
   const [a1, b1] = make();
   const [a2, b2] = make();
@@ -213,7 +213,7 @@ test("state follows variable names: key order, subsets and NamedTensor lists agr
 });
 
 test("getWeights/setWeights round-trip: a restored optimizer continues identically", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const grads = [
     [0.3, -0.1],
     [0.2, 0.5],
@@ -294,7 +294,7 @@ test("options are validated, naming the option and the value", () => {
 });
 
 test("no tensor leaks: numTensors is constant after the first step; dispose frees the state", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const task = classificationTask([20], 4);
   const x = new Float32Array(16 * 20).map((_, i) => Math.sin(i));
   const y = new Int32Array(16).map((_, i) => i % 4);
@@ -322,7 +322,7 @@ test("no tensor leaks: numTensors is constant after the first step; dispose free
 });
 
 test("usable by LayersModel.fit: LAMB lowers the training loss of a small classifier", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const model = mlp({ inputShape: [8], numClasses: 3, hidden: [16], seed: 2 });
   const opt = new Lamb({ learningRate: 0.02, excludeFromWeightDecay: [...BIAS_AND_NORM_PATTERNS] });
   // batchwise's models output logits; Keras's sparse cross-entropy expects probabilities.

@@ -7,7 +7,7 @@ import * as path from "path";
 import { RunLogRow } from "../../lib/report/runlog-types";
 import { hasCheckpoint, loadCheckpoint } from "../../lib/train/checkpoint";
 import * as tf from "@tensorflow/tfjs-core";
-import { useWasmWithPack } from "../helpers/backends";
+import { useTrainingBackend } from "../helpers/backends";
 
 const root = path.resolve(__dirname, "..", "..");
 const child = ["--import", "tsx", path.join(root, "test", "fixtures", "train-child.ts")];
@@ -90,7 +90,7 @@ test("resuming with a different model or configuration is an error naming what d
 });
 
 test("a crash while writing leaves the previous checkpoint intact and named", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const dir = tmp();
   const r = runToEnd(dir, path.join(dir, "rows.json"));
   assert.equal(r.status, 0, r.stderr);

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
-import { useWasmWithPack } from "../helpers/backends";
+import { useTrainingBackend } from "../helpers/backends";
 import { loadFashionMnist } from "../../lib/data/fashion-mnist";
 import { subset } from "../../lib/data/dataset";
 import { mlp } from "../../lib/models/small";
@@ -36,7 +36,7 @@ const baseConfig = {
 };
 
 test("the loop applies each step's batch size and learning rate, clips the last batch, and evaluates on schedule", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const model = mlp({ inputShape: [28, 28, 1], numClasses: 10, hidden: [32], seed: 1 });
   const opt = tf.train.adam(1e-3);
   // GeoDamp B0 = 100, doubling every epoch (600 examples): epoch 0 → 6 steps of 100,
@@ -73,7 +73,7 @@ test("the loop applies each step's batch size and learning rate, clips the last 
 });
 
 test("a diverging run raises ConvergenceError naming step, batch size and learning rate", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const model = mlp({ inputShape: [28, 28, 1], numClasses: 10, hidden: [32], seed: 1 });
   const opt = tf.train.sgd(1e6);
   await assert.rejects(
@@ -100,7 +100,7 @@ test("a diverging run raises ConvergenceError naming step, batch size and learni
 });
 
 test("the main job runs end to end on a tiny subset and writes run logs and the report", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "batchwise-main-"));
   const config = parseCompareConfig({
     outDir: out,
@@ -139,7 +139,7 @@ test("the main job's configuration rejects unknown keys and invalid values, nami
 });
 
 test("the B_crit sweep stops each run at the target, fits S = S_min(1 + B_crit/B) and writes its files", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "batchwise-sweep-"));
   const r = await runSweep(
     parseSweepConfig({
@@ -174,7 +174,7 @@ test("the B_crit sweep stops each run at the target, fits S = S_min(1 + B_crit/B
 });
 
 test("the loop applies each step's learning-rate factor (GeoDampLR), read back from the run log", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const model = mlp({ inputShape: [28, 28, 1], numClasses: 10, hidden: [16], seed: 2 });
   const opt = tf.train.sgd(0.1);
   // GeoDampLR B = 100, factor 2, delay 1 epoch (600 examples): lr = 0.1·2^−⌊epoch⌋ →

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { useWasmWithPack, randn } from "../helpers/backends";
+import { useTrainingBackend, randn } from "../helpers/backends";
 import { smallCnn, mlp } from "../../lib/models/small";
 import { classificationTask } from "../../lib/train/task";
 import { splitBatch, trainStep, trainableVariables } from "../../lib/train/step";
@@ -22,7 +22,7 @@ function batchOf(b: number, seed: number) {
 }
 
 test("micro-batched step applies the same update as one-shot, and exposes micro-batch norms", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const task = classificationTask([784], 10);
   const batch = batchOf(24, 5);
   const results = [];
@@ -51,7 +51,7 @@ test("micro-batched step applies the same update as one-shot, and exposes micro-
 });
 
 test("no tensor leak over repeated CNN steps with changing batch sizes and micro-batching", async () => {
-  await useWasmWithPack();
+  await useTrainingBackend();
   const task = classificationTask([28, 28, 1], 10);
   const model = smallCnn({ inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const opt = tf.train.adam(1e-3);
@@ -66,8 +66,8 @@ test("no tensor leak over repeated CNN steps with changing batch sizes and micro
   opt.dispose();
 });
 
-test("a CNN trained on wasm + kernel pack lowers its loss on a fixed batch", async () => {
-  await useWasmWithPack();
+test("a CNN trained on the training backend lowers its loss on a fixed batch", async () => {
+  await useTrainingBackend();
   const task = classificationTask([28, 28, 1], 10);
   const model = smallCnn({ inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
   const opt = tf.train.adam(3e-3);

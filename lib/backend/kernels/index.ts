@@ -80,7 +80,20 @@ export function registerKernelPack(): void {
       setupFunc: cfg.setupFunc ?? existing?.setupFunc,
     });
   }
-  // Gradients are global (every backend); the replacements compute the same values.
-  for (const g of packGradientConfigs()) tf.registerGradient(g);
+  registerPackGradients();
   registered = true;
+}
+
+let gradientsRegistered = false;
+
+/**
+ * Registers the pack's gradient definitions ({@link packGradientConfigs}) with
+ * `tf.registerGradient`. Gradients are global (every backend: tensorflow, webgpu, wasm, cpu);
+ * the replacements compute the same values as tfjs-core's with far fewer kernel calls.
+ * Idempotent; `initBackend` calls it whichever backend it starts.
+ */
+export function registerPackGradients(): void {
+  if (gradientsRegistered) return;
+  for (const g of packGradientConfigs()) tf.registerGradient(g);
+  gradientsRegistered = true;
 }
