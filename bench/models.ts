@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { embeddingLm, gapCnn, mbconvBlockModel, mlp } from "../lib/models/small";
+import { embeddingLm, gapCnn, mbconvBlockModel, mlp, smallCnn } from "../lib/models/small";
 import { efficientNetB0 } from "../lib/models/efficientnet";
 import { gptForwardFlops, gptLm, type GptOptions } from "../lib/models/gpt";
 import { kernelPackRegistered } from "../lib/backend/kernels";
@@ -61,6 +61,20 @@ export const BENCH_CASES: BenchCase[] = [
         model,
         task: classificationTask([28, 28, 1], 10),
         batch: randomImages(64, [28, 28, 1], 10, 1),
+        flops: trainStepFlops(model, 64),
+      };
+    },
+  },
+  {
+    // The main job's model (cli/main.ts compare): conv32-pool-conv64-pool-dense128.
+    name: "main-job CNN (smallCnn) 28x28x1",
+    batchSize: 64,
+    build() {
+      const model = smallCnn({ inputShape: [28, 28, 1], numClasses: 10 });
+      return {
+        model,
+        task: classificationTask([28, 28, 1], 10),
+        batch: randomImages(64, [28, 28, 1], 10, 5),
         flops: trainStepFlops(model, 64),
       };
     },

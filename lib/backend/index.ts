@@ -24,6 +24,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as wasmPkg from "@tensorflow/tfjs-backend-wasm";
 import { registerKernelPack, registerPackGradients } from "./kernels";
+import { registerNativeKernels } from "./native";
 
 /** Backends batchwise knows how to start, in the order `auto` tries them. */
 export const BACKEND_NAMES = ["tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -124,6 +125,7 @@ async function tryNode(name: "tensorflow" | "tensorflow-gpu"): Promise<string> {
   require(pkg);
   const ok = await tf.setBackend("tensorflow");
   if (!ok) throw new Error(`${pkg} loaded but the 'tensorflow' backend failed to initialise`);
+  registerNativeKernels();
   // tfjs-node's NodeJSKernelBackend: the binding reports the C library's version.
   const b = tf.backend() as unknown as {
     binding?: { TF_Version?: string };
