@@ -5,6 +5,7 @@
  * Keras's 5,330,571 parameters.
  */
 import * as tfl from "@tensorflow/tfjs-layers";
+import { batchNormalization } from "./batch-norm";
 import { Normalization } from "./layers";
 
 type SymbolicTensor = tfl.SymbolicTensor;
@@ -301,10 +302,7 @@ export function efficientNet(opts: EfficientNetOptions): tfl.LayersModel {
   const ap = (layer: tfl.layers.Layer, x: SymbolicTensor | SymbolicTensor[]) =>
     layer.apply(x) as SymbolicTensor;
   const bn = (x: SymbolicTensor, name: string) =>
-    ap(
-      tfl.layers.batchNormalization({ axis: -1, momentum: opts.batchNormMomentum ?? 0.99, name }),
-      x,
-    );
+    ap(batchNormalization({ axis: -1, momentum: opts.batchNormMomentum ?? 0.99, name }), x);
   const act = (x: SymbolicTensor, name: string) =>
     ap(tfl.layers.activation({ activation: "swish", name }), x);
   const conv1x1 = (

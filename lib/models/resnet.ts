@@ -6,6 +6,7 @@
  * its resolution through the first stage.
  */
 import * as tfl from "@tensorflow/tfjs-layers";
+import { batchNormalization } from "./batch-norm";
 import type { ParamCount } from "./efficientnet";
 
 type SymbolicTensor = tfl.SymbolicTensor;
@@ -85,7 +86,7 @@ export function resnetCifar(opts: ResNetOptions): tfl.LayersModel {
       x,
     );
   const bn = (x: SymbolicTensor, name: string) =>
-    ap(tfl.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, name }), x);
+    ap(batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, name }), x);
   const relu = (x: SymbolicTensor, name: string) =>
     ap(tfl.layers.activation({ activation: "relu", name }), x);
 

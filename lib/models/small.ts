@@ -4,6 +4,7 @@
  * cross-entropy.
  */
 import * as tfl from "@tensorflow/tfjs-layers";
+import { batchNormalization } from "./batch-norm";
 
 /** Options shared by the model builders. */
 export interface ModelOptions {
@@ -142,7 +143,7 @@ export function mbconvBlockModel(opts: ModelOptions & { expand?: number }): tfl.
   let x = tfl.layers
     .conv2d({ filters: e, kernelSize: 1, useBias: false, kernelInitializer: he(s + 1) })
     .apply(input) as tfl.SymbolicTensor;
-  x = tfl.layers.batchNormalization().apply(x) as tfl.SymbolicTensor;
+  x = batchNormalization().apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.activation({ activation: "swish" }).apply(x) as tfl.SymbolicTensor;
   x = tfl.layers
     .depthwiseConv2d({
@@ -152,7 +153,7 @@ export function mbconvBlockModel(opts: ModelOptions & { expand?: number }): tfl.
       depthwiseInitializer: he(s + 2),
     })
     .apply(x) as tfl.SymbolicTensor;
-  x = tfl.layers.batchNormalization().apply(x) as tfl.SymbolicTensor;
+  x = batchNormalization().apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.activation({ activation: "swish" }).apply(x) as tfl.SymbolicTensor;
   let g = tfl.layers.globalAveragePooling2d({}).apply(x) as tfl.SymbolicTensor;
   g = tfl.layers.reshape({ targetShape: [1, 1, e] }).apply(g) as tfl.SymbolicTensor;
@@ -166,7 +167,7 @@ export function mbconvBlockModel(opts: ModelOptions & { expand?: number }): tfl.
   x = tfl.layers
     .conv2d({ filters: c, kernelSize: 1, useBias: false, kernelInitializer: he(s + 5) })
     .apply(x) as tfl.SymbolicTensor;
-  x = tfl.layers.batchNormalization().apply(x) as tfl.SymbolicTensor;
+  x = batchNormalization().apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.add().apply([x, input]) as tfl.SymbolicTensor;
   x = tfl.layers.globalAveragePooling2d({}).apply(x) as tfl.SymbolicTensor;
   const out = tfl.layers

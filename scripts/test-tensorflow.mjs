@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// npm run test:unit:tensorflow — the backend-independent tests (step, loop, micro-batch norms,
+// estimators on real gradients, checkpoints and resume, optimizers, models, the main job's
+// quick run, the native kernel pack) again on the native `tensorflow` backend.
+// Skips with a message when `npm run setup:native` has not built it, unless
+// BATCHWISE_REQUIRE_NATIVE=1 (CI), which makes that a failure.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(join(root, "package.json"));
+
+export const TENSORFLOW_TESTS = [
+  "test/backend/native.test.ts",
+  "test/train/step.test.ts",
+  "test/train/loop.test.ts",
+  "test/train/memory.test.ts",
+  "test/train/checkpoint.test.ts",
+  "test/optim/optimizers.test.ts",
+  "test/models/models.test.ts",
+  "test/models/batch-norm.test.ts",
+  "test/noise/linreg.test.ts",
+  "test/noise/per-example.test.ts",
+  "test/noise/adam.test.ts",
+  "test/noise/bnoise.test.ts",
+  "test/noise/diversity.test.ts",
+  "test/noise/hardware.test.ts",
+  "test/analysis/grad-norms.test.ts",
+  "test/analysis/wall-clock.test.ts",
+  "test/cli/main-quick.test.ts",
+];
+
+let built = false;
+try {
+  const dir = dirname(require.resolve("@tensorflow/tfjs-node/package.json"));
+  built = existsSync(join(dir, "lib", "napi-v8", "tfjs_binding.node"));
+} catch {
+  built = false;
+}
+if (!built) {
+  const msg = "tensorflow backend not built (npm run setup:native): its test pass is skipped";
+  if (process.env.BATCHWISE_REQUIRE_NATIVE === "1") {
+    process.stderr.write(`test:unit:tensorflow: error: ${msg}, but BATCHWISE_REQUIRE_NATIVE=1\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`test:unit:tensorflow: ${msg}\n`);
+  process.exit(0);
+}
+const r = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--test", "--test-concurrency=1", ...TENSORFLOW_TESTS],
+  {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, BATCHWISE_TEST_BACKEND: "tensorflow", TF_CPP_MIN_LOG_LEVEL: "2" },
+  },
+);
+process.exit(r.status ?? 1);

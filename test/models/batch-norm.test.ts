@@ -1,0 +1,97 @@
+/**
+ * batchwise's BatchNormalization (closed-form training backward) against tfjs-layers' layer:
+ * the same outputs, moving statistics and gradients, on the training backend.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import {
+  BatchNormalization,
+  batchNormalization,
+  batchNormTraining,
+} from "../../lib/models/batch-norm";
+import { assertClose, randn, useTrainingBackend } from "../helpers/backends";
+
+const got = (t: tf.Tensor) => ({ values: Float32Array.from(t.dataSync()), shape: t.shape });
+
+test("batchNormTraining: y, moments and the gradients equal tfjs-core's op-by-op autodiff", async () => {
+  await useTrainingBackend();
+  const before = tf.memory().numTensors;
+  const shape = [4, 3, 5, 6];
+  const x = tf.tensor4d(randn(4 * 3 * 5 * 6, 1), shape as [number, number, number, number]);
+  const w = tf.tensor4d(randn(4 * 3 * 5 * 6, 2), shape as [number, number, number, number]);
+  const g = tf.tensor1d(randn(6, 3));
+  const b = tf.tensor1d(randn(6, 4));
+  const reference = (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => {
+    const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+    return tf.batchNorm(xi, mean, variance, bi, gi, 1e-3);
+  };
+  // L = Σ w·BN(x): compare y and ∂L/∂(x, γ, β)
+  const lossOf = (fn: (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor) =>
+    tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(w, fn(a, c, d))));
+  const ours = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => {
+    const r = batchNormTraining(a, c, d, -1, 1e-3);
+    tf.dispose([r.mean, r.variance]);
+    return r.y;
+  };
+  const [gx, gg, gb] = tf.tidy(() => lossOf(ours)([x, g, b]));
+  const [rx, rg, rb] = tf.tidy(() => lossOf(reference)([x, g, b]));
+  assertClose(got(gx), got(rx), 1e-4, "dx");
+  assertClose(got(gg), got(rg), 1e-4, "dgamma");
+  assertClose(got(gb), got(rb), 1e-4, "dbeta");
+  const r = batchNormTraining(x, g, b, 3, 1e-3);
+  const m = tf.moments(x, [0, 1, 2]);
+  const ref = tf.tidy(() => reference(x, g, b));
+  assertClose(got(r.y), got(ref), 1e-5, "y");
+  assertClose(got(r.mean), got(m.mean), 1e-6, "mean");
+  assertClose(got(r.variance), got(m.variance), 1e-6, "variance");
+  tf.dispose([
+    x,
+    w,
+    g,
+    b,
+    gx,
+    gg,
+    gb,
+    rx,
+    rg,
+    rb,
+    r.y,
+    r.mean,
+    r.variance,
+    m.mean,
+    m.variance,
+    ref,
+  ]);
+  assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  assert.throws(
+    () => batchNormTraining(tf.zeros([2, 3]), tf.ones([2]), tf.zeros([3]), -1, 1e-3),
+    /gamma and beta must have 3 values/,
+  );
+});
+
+test("BatchNormalization layer: same training output and moving statistics as tfjs-layers', same config", async () => {
+  await useTrainingBackend();
+  const ours = batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
+  const theirs = tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
+  const x = tf.tensor4d(randn(2 * 4 * 4 * 3, 7), [2, 4, 4, 3]);
+  ours.build(x.shape);
+  theirs.build(x.shape);
+  ours.setWeights(theirs.getWeights().map((t) => tf.add(t, 0.5)));
+  theirs.setWeights(ours.getWeights());
+  const yo = ours.apply(x, { training: true }) as tf.Tensor;
+  const yt = theirs.apply(x, { training: true }) as tf.Tensor;
+  assertClose(got(yo), got(yt), 1e-5, "training output");
+  ours
+    .getWeights()
+    .forEach((wo, i) => assertClose(got(wo), got(theirs.getWeights()[i]), 1e-6, `weight ${i}`));
+  const io = ours.apply(x, { training: false }) as tf.Tensor;
+  const it = theirs.apply(x, { training: false }) as tf.Tensor;
+  assertClose(got(io), got(it), 1e-6, "inference output");
+  const { name: _a, ...oc } = ours.getConfig();
+  const { name: _b, ...tc } = theirs.getConfig();
+  assert.deepEqual(oc, tc);
+  assert.equal(BatchNormalization.className, "BatchNormalization");
+  tf.dispose([x, yo, yt, io, it]);
+});
