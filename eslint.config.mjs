@@ -10,6 +10,7 @@ export default tseslint.config(
       "runs/",
       "asm/",
       "scratch/",
+      ".venv/",
       "**/*.ipynb",
       "coverage/",
     ],
