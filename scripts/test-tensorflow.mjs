@@ -21,7 +21,7 @@ export const TENSORFLOW_TESTS = [
   "test/train/checkpoint.test.ts",
   "test/optim/optimizers.test.ts",
   "test/models/models.test.ts",
-  "test/models/batch-norm.test.ts",
+  "test/models/normalization.test.ts",
   "test/noise/linreg.test.ts",
   "test/noise/per-example.test.ts",
   "test/noise/adam.test.ts",

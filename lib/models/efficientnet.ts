@@ -5,7 +5,7 @@
  * Keras's 5,330,571 parameters.
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { batchNormalization } from "./batch-norm";
+import { batchNormalization } from "./normalization";
 import { Normalization } from "./layers";
 
 type SymbolicTensor = tfl.SymbolicTensor;

@@ -5,6 +5,7 @@
  */
 import * as tfl from "@tensorflow/tfjs-layers";
 import { CausalSelfAttention, PositionEmbedding } from "./layers";
+import { layerNormalization } from "./normalization";
 
 type SymbolicTensor = tfl.SymbolicTensor;
 
@@ -94,7 +95,7 @@ export function gptLm(opts: GptOptions): tfl.LayersModel {
   const ap = (layer: tfl.layers.Layer, x: SymbolicTensor | SymbolicTensor[]) =>
     layer.apply(x) as SymbolicTensor;
   const ln = (x: SymbolicTensor, name: string) =>
-    ap(tfl.layers.layerNormalization({ axis: -1, epsilon: 1e-5, name }), x);
+    ap(layerNormalization({ axis: -1, epsilon: 1e-5, name }), x);
   const drop = (x: SymbolicTensor, name: string) =>
     r.dropout > 0 ? ap(tfl.layers.dropout({ rate: r.dropout, name }), x) : x;
   const residStd = 0.02 / Math.sqrt(2 * r.layers);

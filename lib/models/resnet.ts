@@ -6,7 +6,7 @@
  * its resolution through the first stage.
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { batchNormalization } from "./batch-norm";
+import { batchNormalization } from "./normalization";
 import type { ParamCount } from "./efficientnet";
 
 type SymbolicTensor = tfl.SymbolicTensor;

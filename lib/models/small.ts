@@ -4,7 +4,7 @@
  * cross-entropy.
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { batchNormalization } from "./batch-norm";
+import { batchNormalization } from "./normalization";
 
 /** Options shared by the model builders. */
 export interface ModelOptions {

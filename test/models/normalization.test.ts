@@ -10,7 +10,9 @@ import {
   BatchNormalization,
   batchNormalization,
   batchNormTraining,
-} from "../../lib/models/batch-norm";
+  LayerNormalization,
+  layerNormalization,
+} from "../../lib/models/normalization";
 import { assertClose, randn, useTrainingBackend } from "../helpers/backends";
 
 const got = (t: tf.Tensor) => ({ values: Float32Array.from(t.dataSync()), shape: t.shape });
@@ -94,4 +96,40 @@ test("BatchNormalization layer: same training output and moving statistics as tf
   assert.deepEqual(oc, tc);
   assert.equal(BatchNormalization.className, "BatchNormalization");
   tf.dispose([x, yo, yt, io, it]);
+});
+
+test("LayerNormalization layer: same output, gradients and config as tfjs-layers'", async () => {
+  await useTrainingBackend();
+  const ours = layerNormalization({ axis: -1, epsilon: 1e-5 });
+  const theirs = tfl.layers.layerNormalization({ axis: -1, epsilon: 1e-5 });
+  const x = tf.tensor3d(randn(3 * 4 * 8, 9), [3, 4, 8]);
+  const w = tf.tensor3d(randn(3 * 4 * 8, 10), [3, 4, 8]);
+  ours.build(x.shape);
+  theirs.build(x.shape);
+  ours.setWeights([tf.tensor1d(randn(8, 11)), tf.tensor1d(randn(8, 12))]);
+  theirs.setWeights(ours.getWeights());
+  const before = tf.memory().numTensors;
+  // L = Σ w·LN(x): ∂L/∂x, ∂L/∂γ, ∂L/∂β from both layers
+  const gradsOf = (layer: tfl.layers.Layer): tf.Tensor[] =>
+    tf.tidy(() => {
+      const vars = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+      const gx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(w, layer.apply(a) as tf.Tensor)))(x);
+      const { grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(w, layer.apply(x) as tf.Tensor)) as tf.Scalar,
+        vars,
+      );
+      return [layer.apply(x) as tf.Tensor, gx, ...vars.map((v) => grads[v.name])];
+    });
+  const a = gradsOf(ours);
+  const b = gradsOf(theirs);
+  ["y", "dx", "dgamma", "dbeta"].forEach((what, i) =>
+    assertClose(got(a[i]), got(b[i]), 1e-4, what),
+  );
+  tf.dispose([...a, ...b]);
+  assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  const { name: _a, ...oc } = ours.getConfig();
+  const { name: _b, ...tc } = theirs.getConfig();
+  assert.deepEqual(oc, tc);
+  assert.equal(LayerNormalization.className, "LayerNormalization");
+  tf.dispose([x, w]);
 });
