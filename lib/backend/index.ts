@@ -139,7 +139,7 @@ async function tryNode(name: "tensorflow" | "tensorflow-gpu"): Promise<string> {
  * `navigator.gpu`, checks that an adapter exists, then sets the backend.
  * @throws Error when a package is missing or no GPU adapter is found.
  */
-async function startWebGpu(): Promise<void> {
+async function startWebGpu(): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dawn = require("webgpu") as {
     create(flags: string[]): unknown;
@@ -148,15 +148,24 @@ async function startWebGpu(): Promise<void> {
   const g = globalThis as unknown as Record<string, unknown>;
   Object.assign(g, dawn.globals);
   const gpu = dawn.create([]) as { requestAdapter(): Promise<unknown> };
-  const adapter = await gpu.requestAdapter();
+  const adapter = (await gpu.requestAdapter()) as {
+    info?: Record<string, string>;
+    requestAdapterInfo?: () => Promise<Record<string, string>>;
+  } | null;
   if (adapter == null)
     throw new Error("no WebGPU adapter (Dawn found no Vulkan, Metal or D3D12 GPU)");
+  const info = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {};
+  const adapterName =
+    [info.vendor, info.device || info.description, info.architecture]
+      .filter((s) => s != null && s !== "")
+      .join(" ") || "unnamed adapter";
   if (g.navigator == null) g.navigator = {};
   (g.navigator as Record<string, unknown>).gpu = gpu;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("@tensorflow/tfjs-backend-webgpu");
   const ok = await tf.setBackend("webgpu");
   if (!ok) throw new Error("tf.setBackend('webgpu') returned false");
+  return `adapter: ${adapterName}`;
 }
 
 async function startWasm(opts: BackendOptions): Promise<number> {
@@ -205,7 +214,7 @@ export async function initBackend(
       let kernelPack = false;
       let detail: string | undefined;
       if (name === "tensorflow-gpu" || name === "tensorflow") detail = await tryNode(name);
-      else if (name === "webgpu") await startWebGpu();
+      else if (name === "webgpu") detail = await startWebGpu();
       else if (name === "wasm") {
         threads = await startWasm(opts);
         if (opts.kernelPack ?? true) {

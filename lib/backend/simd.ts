@@ -165,11 +165,13 @@ const EXPORT_NAMES: readonly (keyof SimdKernelExports)[] = [
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 /**
- * Path of the compiled kernel module.
+ * Path of the compiled kernel module: `build/` of the repository, or `BATCHWISE_BUILD_DIR`
+ * (the GPU run kit's bundle, scripts/gpu/, sets it to its own folder).
  * @param shared the variant that imports a shared memory (threaded tfjs).
  */
 export function kernelModulePath(shared = false): string {
-  return path.join(REPO_ROOT, "build", shared ? "kernels-shared.wasm" : "kernels.wasm");
+  const dir = process.env.BATCHWISE_BUILD_DIR ?? path.join(REPO_ROOT, "build");
+  return path.join(dir, shared ? "kernels-shared.wasm" : "kernels.wasm");
 }
 
 /** Ids of the sections of a wasm binary, in order (1 type, 2 import, ... 11 data). */
