@@ -1,5 +1,7 @@
 /**
- * Benchmark: ms per Adam training step and GFLOP/s of the bench models (bench/models.ts) on
+ * Benchmark: ms per Adam training step (batchwise's multi-tensor Adam, lib/optim/adam.ts, the
+ * main job's optimizer; same values as tf.train.adam) and GFLOP/s of the bench models
+ * (bench/models.ts) on
  * every backend that loads here — `tensorflow` (the native backend, after
  * `npm run setup:native`), `wasm` + batchwise's kernel pack (1 thread), optionally stock
  * `wasm` and the pure-JS `cpu` backend — and PyTorch on the same models
@@ -16,6 +18,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
+import { Adam } from "../lib/optim/adam";
 import { initBackend, nativeBackendBuilt } from "../lib/backend";
 import { trainStep } from "../lib/train/step";
 import { BENCH_CASES } from "./models";
@@ -42,7 +45,7 @@ async function child(
   const config = configName(backend, threads, pack);
   for (const c of BENCH_CASES.filter((q) => only == null || q.name.includes(only))) {
     const { model, task, batch, flops } = c.build();
-    const opt = tf.train.adam(1e-3);
+    const opt = new Adam({ learningRate: 1e-3 });
     const run = () =>
       trainStep(model, opt, task, batch, { microBatchSize: batch.size, learningRate: 1e-3 });
     try {

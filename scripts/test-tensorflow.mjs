@@ -20,6 +20,7 @@ export const TENSORFLOW_TESTS = [
   "test/train/memory.test.ts",
   "test/train/checkpoint.test.ts",
   "test/optim/optimizers.test.ts",
+  "test/optim/adam.test.ts",
   "test/models/models.test.ts",
   "test/models/normalization.test.ts",
   "test/noise/linreg.test.ts",

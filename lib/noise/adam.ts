@@ -27,6 +27,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { trainableVariables } from "../train/step";
 import type { Preconditioner } from "./grads";
+import { Adam } from "../optim/adam";
 
 interface AdamView {
   accumulatedSecondMoment?: { originalName: string; variable: tf.Variable }[];
@@ -41,8 +42,8 @@ interface AdamView {
  * the preconditioner divides gradients by (√v̂ + ε)^power, ε the optimizer's epsilon (tfjs
  * places it outside the square root, as Kingma & Ba do).
  *
- * @param optimizer - A tfjs Adam optimizer (`tf.train.adam`) that has applied ≥ 1 update to
- *   the model's variables.
+ * @param optimizer - A tfjs Adam optimizer (`tf.train.adam`) or batchwise's {@link Adam} that
+ *   has applied ≥ 1 update to the model's variables.
  * @param model - The model whose trainable variables the optimizer updates.
  * @param opts.power - Exponent > 0 of the divisor (default 1; ½ for the "ideal
  *   preconditioner" scale, see the module comment).
@@ -59,6 +60,7 @@ export function adamPreconditioner(
   model: tfl.LayersModel,
   opts: { power?: number } = {},
 ): Preconditioner {
+  if (optimizer instanceof Adam) return batchwiseAdamPreconditioner(optimizer, model, opts);
   if (optimizer.getClassName() !== "Adam") {
     throw new Error(`optimizer must be tfjs Adam, got ${optimizer.getClassName()}`);
   }
@@ -87,6 +89,33 @@ export function adamPreconditioner(
     throw e;
   }
   return { vhat, epsilon: o.epsilon as number, power };
+}
+
+function batchwiseAdamPreconditioner(
+  optimizer: Adam,
+  model: tfl.LayersModel,
+  opts: { power?: number },
+): Preconditioner {
+  const power = opts.power ?? 1;
+  if (!(Number.isFinite(power) && power > 0)) {
+    throw new Error(`power must be a finite number > 0, got ${power}`);
+  }
+  const t = optimizer.iterations;
+  if (t < 1)
+    throw new Error("the Adam optimizer has no second-moment state yet (apply one update first)");
+  const correction = 1 - Math.pow(optimizer.beta2, t);
+  const vhat: tf.NamedTensorMap = {};
+  try {
+    for (const v of trainableVariables(model)) {
+      const { m, v: second } = optimizer.moments(v.name);
+      vhat[v.name] = tf.tidy(() => tf.div(second, correction));
+      tf.dispose([m, second]);
+    }
+  } catch (e) {
+    tf.dispose(Object.values(vhat));
+    throw e;
+  }
+  return { vhat, epsilon: optimizer.epsilon, power };
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 import * as os from "os";
 import * as tf from "@tensorflow/tfjs-core";
+import { Adam } from "../optim/adam";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { StepBatch, trainStep, trainableVariables } from "../train/step";
 import type { Task } from "../train/task";
@@ -71,7 +72,7 @@ export interface ThroughputOptions {
   microBatchSize?: number;
   /** Learning rate of the timed steps (> 0); default 1e-3. The model is restored anyway. */
   learningRate?: number;
-  /** Makes the throwaway optimizer; default `tf.train.adam(learningRate)`. */
+  /** Makes the throwaway optimizer; default batchwise's `Adam` (lib/optim/adam.ts) at `learningRate`. */
   makeOptimizer?: () => tf.Optimizer;
   /** Stop starting new batch sizes after this many ms; default unlimited. */
   timeBudgetMs?: number;
@@ -127,7 +128,7 @@ export function measureThroughput(
   if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`learningRate must be > 0, got ${lr}`);
   const budget = opts.timeBudgetMs ?? Infinity;
   const t0 = performance.now();
-  const optimizer = (opts.makeOptimizer ?? (() => tf.train.adam(lr)))();
+  const optimizer = (opts.makeOptimizer ?? (() => new Adam({ learningRate: lr })))();
   try {
     return withWeightsRestored(model, () => {
       const out: ThroughputPoint[] = [];

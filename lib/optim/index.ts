@@ -4,6 +4,7 @@
  * State is keyed by variable name and round-trips through `getWeights`/`setWeights`; each
  * class is registered for tfjs serialisation.
  */
+export { Adam, type AdamOptions } from "./adam";
 export { AdamW, type AdamWOptions } from "./adamw";
 export { Lamb, type LambOptions } from "./lamb";
 export { Lars, type LarsOptions } from "./lars";

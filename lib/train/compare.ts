@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as tf from "@tensorflow/tfjs-core";
+import { Adam } from "../optim/adam";
 import { z } from "zod";
 import { loadFashionMnist, DEFAULT_FASHION_MNIST_DIR } from "../data/fashion-mnist";
 import { subset } from "../data/dataset";
@@ -310,7 +310,7 @@ export async function runComparison(
       numClasses: trainDs.numClasses,
       seed: config.seed,
     });
-    const optimizer = tf.train.adam(config.learningRate);
+    const optimizer = new Adam({ learningRate: config.learningRate });
     const result = await trainLoop({
       model,
       optimizer,

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as tf from "@tensorflow/tfjs-core";
+import { Adam } from "../optim/adam";
 import { z } from "zod";
 import { DEFAULT_FASHION_MNIST_DIR, loadFashionMnist } from "../data/fashion-mnist";
 import { subset } from "../data/dataset";
@@ -118,7 +118,7 @@ export async function runSweep(
       numClasses: trainDs.numClasses,
       seed: config.seed,
     });
-    const optimizer = tf.train.adam(lr);
+    const optimizer = new Adam({ learningRate: lr });
     const r = await trainLoop({
       model,
       optimizer,

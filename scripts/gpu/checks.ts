@@ -20,6 +20,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
+import { Adam } from "../../lib/optim/adam";
 import { describeBackend, initBackend, type BackendInfo } from "../../lib/backend";
 import { trainStep } from "../../lib/train/step";
 import { classificationTask } from "../../lib/train/task";
@@ -246,7 +247,7 @@ async function bench(): Promise<void> {
   const cases = cpuMode ? BENCH_CASES.filter((c) => c.name.startsWith("MLP")) : BENCH_CASES;
   for (const c of cases) {
     const { model, task, batch, flops } = c.build();
-    const opt = tf.train.adam(1e-3);
+    const opt = new Adam({ learningRate: 1e-3 });
     const run = () =>
       trainStep(model, opt, task, batch, { microBatchSize: batch.size, learningRate: 1e-3 });
     try {
@@ -352,7 +353,7 @@ async function mainJobQuick(dataDir: string): Promise<void> {
       numClasses: train.numClasses,
       seed: config.seed,
     });
-    const optimizer = tf.train.adam(config.learningRate);
+    const optimizer = new Adam({ learningRate: config.learningRate });
     const r = await trainLoop({
       model,
       optimizer,
