@@ -13,6 +13,7 @@
  * | MaxPoolGrad, AvgPoolGrad | stock is slow (20×) | wasm SIMD |
  * | Sum, Mean | leading-axis reductions transpose first | wasm SIMD row sum (simd-reduce.ts) |
  * | Tile | stock walks every output element | block copies + doubling copyWithin (tile.ts) |
+ * | SplitV | stock slices each output element by element | one block copy per piece (split.ts) |
  * | GatherV2 | stock is slow for row gathers (embeddings) | wasm SIMD row copies |
  * | Transpose | stock moves one element at a time | last-two-axes swaps by wasm SIMD 4×4 blocks (transpose.ts) |
  * | BatchMatMul | transposed operands and batch > 1 run a naive loop | explicit transpose; batches by wasm SIMD 4×8 tiles (matmul.ts) |
@@ -32,6 +33,7 @@ import {
 import { batchMatMulConfig } from "./matmul";
 import { simdKernelConfigs } from "./simd-kernels";
 import { meanConfig, sumConfig } from "./simd-reduce";
+import { splitConfig } from "./split";
 import { tileConfig } from "./tile";
 import { transposeConfig } from "./transpose";
 import { packGradientConfigs } from "./gradients";
@@ -51,6 +53,7 @@ export function kernelPackConfigs(): tf.KernelConfig[] {
     sumConfig(),
     meanConfig(),
     tileConfig(),
+    splitConfig(),
     transposeConfig(),
   ];
 }
