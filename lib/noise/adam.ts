@@ -60,7 +60,10 @@ export function adamPreconditioner(
   model: tfl.LayersModel,
   opts: { power?: number } = {},
 ): Preconditioner {
-  if (optimizer instanceof Adam) return batchwiseAdamPreconditioner(optimizer, model, opts);
+  // not instanceof: tf.Optimizer's Symbol.hasInstance accepts any optimizer
+  if (optimizer.getClassName() === Adam.className) {
+    return batchwiseAdamPreconditioner(optimizer as Adam, model, opts);
+  }
   if (optimizer.getClassName() !== "Adam") {
     throw new Error(`optimizer must be tfjs Adam, got ${optimizer.getClassName()}`);
   }
