@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Adam } from "../lib/optim/adam";
 import { initBackend, nativeBackendBuilt } from "../lib/backend";
 import { trainStep } from "../lib/train/step";
-import { BENCH_CASES } from "./models";
+import { BENCH_CASES, type BenchCase } from "./models";
 
 interface Measure {
   config: string;
@@ -43,7 +43,7 @@ async function child(
   await initBackend(backend, { threads, kernelPack: pack });
   const out: Measure[] = [];
   const config = configName(backend, threads, pack);
-  for (const c of BENCH_CASES.filter((q) => only == null || q.name.includes(only))) {
+  for (const c of selectedCases(only)) {
     const { model, task, batch, flops } = c.build();
     const opt = new Adam({ learningRate: 1e-3 });
     const run = () =>
@@ -63,15 +63,7 @@ async function child(
         steps: reps,
       });
     } catch (e) {
-      out.push({
-        config,
-        model: c.name,
-        batchSize: c.batchSize,
-        msPerStep: null,
-        gflops: null,
-        steps: 0,
-        error: (e as Error).message.split("\n")[0],
-      });
+      out.push(notMeasured(config, c, (e as Error).message.split("\n")[0]));
     }
     model.dispose();
     opt.dispose();
@@ -79,12 +71,28 @@ async function child(
   process.stdout.write(JSON.stringify(out) + "\n");
 }
 
+/** The bench cases whose name contains `only` (all when it is undefined). */
+function selectedCases(only: string | undefined): BenchCase[] {
+  return BENCH_CASES.filter((c) => only == null || c.name.includes(only));
+}
+
+/** A row for a case that was not measured, saying why. */
+function notMeasured(config: string, c: BenchCase, error: string): Measure {
+  return {
+    config,
+    model: c.name,
+    batchSize: c.batchSize,
+    msPerStep: null,
+    gflops: null,
+    steps: 0,
+    error,
+  };
+}
+
 function configName(backend: string, threads: number, pack: boolean): string {
   return backend === "wasm"
     ? `wasm${pack ? " + kernel pack" : " (stock)"}, ${threads} thread${threads > 1 ? "s" : ""}`
-    : backend === "tensorflow"
-      ? "tensorflow"
-      : backend;
+    : backend;
 }
 
 function runChild(args: string[]): Measure[] {
@@ -115,15 +123,7 @@ function runPyTorch(threads: number, reps: number, only: string | undefined): Me
   const config = `PyTorch, ${threads} thread${threads > 1 ? "s" : ""}`;
   const py = venvPython();
   const absent = (why: string): Measure[] =>
-    BENCH_CASES.filter((c) => only == null || c.name.includes(only)).map((c) => ({
-      config,
-      model: c.name,
-      batchSize: c.batchSize,
-      msPerStep: null,
-      gflops: null,
-      steps: 0,
-      error: `skipped: ${why}`,
-    }));
+    selectedCases(only).map((c) => notMeasured(config, c, `skipped: ${why}`));
   if (!fs.existsSync(py)) return absent("no venv (npm run setup:pytorch)");
   const has = spawnSync(py, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
   if (has.status !== 0) return absent("PyTorch not installed (npm run setup:pytorch)");
@@ -148,7 +148,7 @@ function runPyTorch(threads: number, reps: number, only: string | undefined): Me
     msPerStep: number | null;
     error?: string;
   }[];
-  const flops = new Map(BENCH_CASES.map((c) => [c.name, c] as const));
+  const names = new Set(BENCH_CASES.map((c) => c.name));
   return rows.map((q) => ({
     config: `${config} ${has.stdout.trim()}`,
     model: q.model,
@@ -156,7 +156,7 @@ function runPyTorch(threads: number, reps: number, only: string | undefined): Me
     msPerStep: q.msPerStep,
     gflops: null,
     steps: reps,
-    error: q.error ?? (flops.has(q.model) ? undefined : "no tfjs case of this name"),
+    error: q.error ?? (names.has(q.model) ? undefined : "no tfjs case of this name"),
   }));
 }
 

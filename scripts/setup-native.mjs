@@ -100,15 +100,12 @@ if (!existsSync(py)) {
   log(`creating the virtual environment ${venv}`);
   run(args.python, ["-m", "venv", venv]);
 }
+/** The installed version of the distribution `dist` in the venv, or null when it is absent. */
 function installed(dist) {
-  const r = spawnSync(py, ["-m", "pip", "show", "-q", dist], { encoding: "utf8" });
-  if (r.status !== 0) return null;
   const out = spawnSync(
     py,
     ["-c", `import importlib.metadata as m; print(m.version(${JSON.stringify(dist)}))`],
-    {
-      encoding: "utf8",
-    },
+    { encoding: "utf8" },
   );
   return out.status === 0 ? out.stdout.trim() : null;
 }

@@ -61,64 +61,65 @@ export function adamPreconditioner(
   opts: { power?: number } = {},
 ): Preconditioner {
   // not instanceof: tf.Optimizer's Symbol.hasInstance accepts any optimizer
-  if (optimizer.getClassName() === Adam.className) {
-    return batchwiseAdamPreconditioner(optimizer as Adam, model, opts);
-  }
-  if (optimizer.getClassName() !== "Adam") {
+  const batchwise = optimizer.getClassName() === Adam.className;
+  if (!batchwise && optimizer.getClassName() !== "Adam") {
     throw new Error(`optimizer must be tfjs Adam, got ${optimizer.getClassName()}`);
   }
   const power = opts.power ?? 1;
   if (!(Number.isFinite(power) && power > 0)) {
     throw new Error(`power must be a finite number > 0, got ${power}`);
   }
-  const o = optimizer as unknown as AdamView;
-  const t = optimizer.iterations;
-  const slots = o.accumulatedSecondMoment ?? [];
-  if (t < 1 || slots.length === 0) {
-    throw new Error("the Adam optimizer has no second-moment state yet (apply one update first)");
-  }
-  const beta2 = o.beta2 as number;
-  const correction = 1 - Math.pow(beta2, t);
-  const byName = new Map(slots.map((s) => [s.originalName, s.variable]));
+  const state = batchwise
+    ? batchwiseSecondMoments(optimizer as Adam)
+    : tfjsSecondMoments(optimizer);
+  const correction = 1 - Math.pow(state.beta2, optimizer.iterations);
   const vhat: tf.NamedTensorMap = {};
   try {
     for (const v of trainableVariables(model)) {
-      const slot = byName.get(`${v.name}/v`);
-      if (slot == null) throw new Error(`the Adam optimizer has no second moment for '${v.name}'`);
-      vhat[v.name] = tf.tidy(() => tf.div(slot, correction));
+      // inside tidy: a copy read from the state is freed with the other intermediates
+      vhat[v.name] = tf.tidy(() => tf.div(state.read(v.name), correction));
     }
   } catch (e) {
     tf.dispose(Object.values(vhat));
     throw e;
   }
-  return { vhat, epsilon: o.epsilon as number, power };
+  return { vhat, epsilon: state.epsilon, power };
 }
 
-function batchwiseAdamPreconditioner(
-  optimizer: Adam,
-  model: tfl.LayersModel,
-  opts: { power?: number },
-): Preconditioner {
-  const power = opts.power ?? 1;
-  if (!(Number.isFinite(power) && power > 0)) {
-    throw new Error(`power must be a finite number > 0, got ${power}`);
-  }
-  const t = optimizer.iterations;
-  if (t < 1)
-    throw new Error("the Adam optimizer has no second-moment state yet (apply one update first)");
-  const correction = 1 - Math.pow(optimizer.beta2, t);
-  const vhat: tf.NamedTensorMap = {};
-  try {
-    for (const v of trainableVariables(model)) {
-      const { m, v: second } = optimizer.moments(v.name);
-      vhat[v.name] = tf.tidy(() => tf.div(second, correction));
-      tf.dispose([m, second]);
-    }
-  } catch (e) {
-    tf.dispose(Object.values(vhat));
-    throw e;
-  }
-  return { vhat, epsilon: optimizer.epsilon, power };
+/** An Adam optimizer's β₂, ε and second moment v of a variable (by name). */
+interface SecondMoments {
+  beta2: number;
+  epsilon: number;
+  read(name: string): tf.Tensor;
+}
+
+const NO_STATE = "the Adam optimizer has no second-moment state yet (apply one update first)";
+
+/** tfjs's `tf.train.adam`: its slots, keyed `<variable>/v`. */
+function tfjsSecondMoments(optimizer: tf.Optimizer): SecondMoments {
+  const o = optimizer as unknown as AdamView;
+  const slots = o.accumulatedSecondMoment ?? [];
+  if (optimizer.iterations < 1 || slots.length === 0) throw new Error(NO_STATE);
+  const byName = new Map(slots.map((s) => [s.originalName, s.variable]));
+  return {
+    beta2: o.beta2 as number,
+    epsilon: o.epsilon as number,
+    read: (name) => {
+      const slot = byName.get(`${name}/v`);
+      if (slot == null) throw new Error(`the Adam optimizer has no second moment for '${name}'`);
+      return slot;
+    },
+  };
+}
+
+/** batchwise's {@link Adam}: slices of its flat state. */
+function batchwiseSecondMoments(optimizer: Adam): SecondMoments {
+  if (optimizer.iterations < 1) throw new Error(NO_STATE);
+  return {
+    beta2: optimizer.beta2,
+    epsilon: optimizer.epsilon,
+    read: (name) => optimizer.moments(name).v,
+  };
 }
 
 /**

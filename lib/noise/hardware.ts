@@ -10,8 +10,8 @@
  */
 import * as os from "os";
 import * as tf from "@tensorflow/tfjs-core";
-import { Adam } from "../optim/adam";
 import * as tfl from "@tensorflow/tfjs-layers";
+import { Adam } from "../optim/adam";
 import { StepBatch, trainStep, trainableVariables } from "../train/step";
 import type { Task } from "../train/task";
 import { batchTensors } from "./grads";

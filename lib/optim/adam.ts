@@ -37,11 +37,21 @@ export interface AdamOptions {
   epsilon?: number;
 }
 
+/** Where each variable's values sit in the flat state; `key` identifies the name list. */
 interface Layout {
   key: string;
   names: string[];
   shapes: number[][];
   sizes: number[];
+}
+
+function layoutOf(names: string[], shapes: number[][]): Layout {
+  return {
+    key: names.join("\u0000"),
+    names,
+    shapes,
+    sizes: shapes.map((s) => tf.util.sizeFromShape(s)),
+  };
 }
 
 /**
@@ -81,11 +91,6 @@ export class Adam extends tf.Optimizer {
     this.lr = checkRange("Adam", "learningRate", v, 0, Infinity);
   }
 
-  /** Sets the step size (the loop calls this before each update). */
-  setLearningRate(v: number): void {
-    this.learningRate = v;
-  }
-
   /**
    * The moments of one variable, as new tensors the caller owns (slices of the flat state).
    * @throws Error when the optimizer has no state for `name`.
@@ -106,25 +111,32 @@ export class Adam extends tf.Optimizer {
 
   /** Lays the flat state out for `names` (keeping the moments of names already known). */
   private relayout(names: string[], shapes: number[][]): void {
-    const key = names.join("\u0000");
-    if (this.layout?.key === key) return;
-    const sizes = shapes.map((s) => tf.util.sizeFromShape(s));
+    const layout = layoutOf(names, shapes);
+    if (this.layout?.key === layout.key) return;
     const old = this.layout;
     const parts = (flat: tf.Variable | null): tf.Tensor => {
-      if (old == null || flat == null) return tf.zeros([sizes.reduce((p, q) => p + q, 0)]);
+      if (old == null || flat == null) {
+        return tf.zeros([layout.sizes.reduce((p, q) => p + q, 0)]);
+      }
       const pieces = tf.split(flat, old.sizes);
       const byName = new Map(old.names.map((n, i) => [n, pieces[i]]));
-      return tf.concat(names.map((n, i) => byName.get(n) ?? tf.zeros([sizes[i]])));
+      return tf.concat(names.map((n, i) => byName.get(n) ?? tf.zeros([layout.sizes[i]])));
     };
-    const m = tf.tidy(() => parts(this.m));
-    const v = tf.tidy(() => parts(this.v));
-    this.m?.dispose();
-    this.v?.dispose();
+    this.setState(
+      tf.tidy(() => parts(this.m)),
+      tf.tidy(() => parts(this.v)),
+      layout,
+    );
+  }
+
+  /** Replaces the state by flat moments `m`, `v` (taken over: freed here) laid out as `layout`. */
+  private setState(m: tf.Tensor, v: tf.Tensor, layout: Layout): void {
+    this.disposeState();
     this.m = tf.variable(m, false);
     this.v = tf.variable(v, false);
     m.dispose();
     v.dispose();
-    this.layout = { key, names, shapes, sizes };
+    this.layout = layout;
   }
 
   /** Frees the tensors the last `getWeights` returned. */
@@ -214,23 +226,14 @@ export class Adam extends tf.Optimizer {
         throw new Error(`Adam.setWeights: '${n}/v' is missing or has another shape than '${n}/m'`);
       }
     }
-    this.disposeState();
-    if (names.length === 0) return;
-    const shapes = names.map((n) => (ms.get(n) as tf.Tensor).shape);
+    if (names.length === 0) {
+      this.disposeState();
+      return;
+    }
     const flat = (src: Map<string, tf.Tensor>) =>
       tf.tidy(() => tf.concat(names.map((n) => tf.reshape(src.get(n) as tf.Tensor, [-1]))));
-    const m = flat(ms);
-    const v = flat(vs);
-    this.m = tf.variable(m, false);
-    this.v = tf.variable(v, false);
-    m.dispose();
-    v.dispose();
-    this.layout = {
-      key: names.join("\u0000"),
-      names,
-      shapes,
-      sizes: shapes.map((s) => tf.util.sizeFromShape(s)),
-    };
+    const shapes = names.map((n) => (ms.get(n) as tf.Tensor).shape);
+    this.setState(flat(ms), flat(vs), layoutOf(names, shapes));
   }
 
   override getConfig(): tf.serialization.ConfigDict {

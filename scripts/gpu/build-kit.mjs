@@ -157,8 +157,8 @@ copyFileSync(join(nodeX, "package", "bin", "node"), join(stage, "node", "bin", "
 sh("chmod", ["+x", join(stage, "node", "bin", "node")]);
 
 // 5. The Vulkan loader from Debian's libvulkan1 (cached).
-const vkDeb = readdirSync(cache).find((f) => /^libvulkan1_.*_amd64\.deb$/.test(f));
-if (vkDeb == null) {
+const cachedDeb = () => readdirSync(cache).find((f) => /^libvulkan1_.*_amd64\.deb$/.test(f));
+if (cachedDeb() == null) {
   log("fetching Debian's libvulkan1 (apt-get download)");
   const r = spawnSync("apt-get", ["download", "libvulkan1:amd64"], {
     cwd: cache,
@@ -169,10 +169,7 @@ if (vkDeb == null) {
     sh("apt-get", ["download", "libvulkan1:amd64"], { cwd: cache });
   }
 }
-const deb = join(
-  cache,
-  readdirSync(cache).find((f) => /^libvulkan1_.*_amd64\.deb$/.test(f)),
-);
+const deb = join(cache, cachedDeb());
 const vkX = join(cache, "vk-x");
 rmSync(vkX, { recursive: true, force: true });
 sh("dpkg-deb", ["-x", deb, vkX]);

@@ -121,6 +121,17 @@ async function evalOn(
   return values;
 }
 
+/**
+ * A filter op's value and both backprops: op(x, w), and ∂/∂x, ∂/∂w of Σ dy·op(x, w) (the
+ * Conv2DBackpropInput/Filter or DepthwiseConv2dNativeBackprop* kernels).
+ */
+function withBackprops(
+  op: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor,
+): (x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor) => tf.Tensor[] {
+  const of = (a: tf.Tensor, b: tf.Tensor) => op(a as tf.Tensor4D, b as tf.Tensor4D);
+  return (x, w, dy) => [of(x, w), ...tf.grads((a, b) => tf.sum(tf.mul(of(a, b), dy)))([x, w])];
+}
+
 /** Kernel checks: name, input shapes, and what to compute (values and gradients). */
 const KERNEL_CHECKS: {
   name: string;
@@ -134,24 +145,16 @@ const KERNEL_CHECKS: {
       [3, 3, 3, 4],
       [2, 9, 9, 4],
     ],
-    f: (x, w, dy) => {
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same"), dy)),
-      )([x, w]);
-      return [tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same"), ...g];
-    },
+    f: withBackprops((x, w) => tf.conv2d(x, w, 1, "same")),
   },
   {
-    name: "Conv2D 3x3 stride 2 valid + backprops",
+    name: "Conv2D 3x3 stride 2 valid + Conv2DBackpropInput/Filter",
     shapes: [
       [2, 9, 9, 3],
       [3, 3, 3, 5],
       [2, 4, 4, 5],
     ],
-    f: (x, w, dy) =>
-      tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "valid"), dy)),
-      )([x, w]),
+    f: withBackprops((x, w) => tf.conv2d(x, w, 2, "valid")),
   },
   {
     name: "DepthwiseConv2dNative 3x3 stride 1 + backprops",
@@ -160,10 +163,7 @@ const KERNEL_CHECKS: {
       [3, 3, 6, 1],
       [2, 8, 8, 6],
     ],
-    f: (x, w, dy) =>
-      tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-        tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same"), dy)),
-      )([x, w]),
+    f: withBackprops((x, w) => tf.depthwiseConv2d(x, w, 1, "same")),
   },
   {
     name: "DepthwiseConv2dNative 5x5 stride 2 + backprops",
@@ -172,10 +172,7 @@ const KERNEL_CHECKS: {
       [5, 5, 4, 1],
       [2, 5, 5, 4],
     ],
-    f: (x, w, dy) =>
-      tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-        tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same"), dy)),
-      )([x, w]),
+    f: withBackprops((x, w) => tf.depthwiseConv2d(x, w, 2, "same")),
   },
   {
     name: "MatMul (all four transposes)",

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend, nativeBackendBuilt } from "../../lib/backend";
 import { reduceGrad } from "../../lib/backend/kernels/gradients";
 import { reluGrad, sigmoidGrad } from "../../lib/backend/native/activation-grads";
-import { assertClose, randn } from "../helpers/backends";
+import { assertClose, randn, valuesOf } from "../helpers/backends";
 
 const native = nativeBackendBuilt("tensorflow");
 const backends = native ? ["cpu", "tensorflow"] : ["cpu"];
@@ -58,12 +58,14 @@ for (const name of backends) {
     });
     const expMean = Float32Array.from(xv, (_, i) => ((i % 3) + 1) / 40);
     const shape = [2, 5, 4, 3];
-    const got = (t: tf.Tensor) => ({ values: Float32Array.from(t.dataSync()), shape: t.shape });
-    assertClose(got(dRelu), { values: expRelu, shape }, 1e-6, `${name} relu grad`);
-    assertClose(got(dSig), { values: expSig, shape }, 1e-6, `${name} sigmoid grad`);
-    assertClose(got(dMean), { values: expMean, shape }, 1e-6, `${name} mean grad`);
+    assertClose(valuesOf(dRelu), { values: expRelu, shape }, 1e-6, `${name} relu grad`);
+    assertClose(valuesOf(dSig), { values: expSig, shape }, 1e-6, `${name} sigmoid grad`);
+    assertClose(valuesOf(dMean), { values: expMean, shape }, 1e-6, `${name} mean grad`);
     // the helpers directly, too
-    const direct = tf.tidy(() => [got(reluGrad(w, x)), got(sigmoidGrad(w, tf.sigmoid(x)))]);
+    const direct = tf.tidy(() => [
+      valuesOf(reluGrad(w, x)),
+      valuesOf(sigmoidGrad(w, tf.sigmoid(x))),
+    ]);
     assertClose(direct[0], { values: expRelu, shape }, 1e-6, `${name} reluGrad`);
     assertClose(direct[1], { values: expSig, shape }, 1e-6, `${name} sigmoidGrad`);
     tf.dispose([x, w, dRelu, dSig, dMean]);

@@ -51,6 +51,11 @@ export async function runOn(
   return { values: Float32Array.from(values), shape };
 }
 
+/** A tensor's values (as float32) and shape, the form {@link assertClose} compares. */
+export function valuesOf(t: tf.Tensor): { values: Float32Array; shape: number[] } {
+  return { values: Float32Array.from(t.dataSync()), shape: t.shape };
+}
+
 /** Seeded standard-normal-ish values (Box–Muller on a small LCG), for reproducible inputs. */
 export function randn(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;

@@ -13,9 +13,7 @@ import {
   LayerNormalization,
   layerNormalization,
 } from "../../lib/models/normalization";
-import { assertClose, randn, useTrainingBackend } from "../helpers/backends";
-
-const got = (t: tf.Tensor) => ({ values: Float32Array.from(t.dataSync()), shape: t.shape });
+import { assertClose, randn, useTrainingBackend, valuesOf } from "../helpers/backends";
 
 test("batchNormTraining: y, moments and the gradients equal tfjs-core's op-by-op autodiff", async () => {
   await useTrainingBackend();
@@ -39,15 +37,15 @@ test("batchNormTraining: y, moments and the gradients equal tfjs-core's op-by-op
   };
   const [gx, gg, gb] = tf.tidy(() => lossOf(ours)([x, g, b]));
   const [rx, rg, rb] = tf.tidy(() => lossOf(reference)([x, g, b]));
-  assertClose(got(gx), got(rx), 1e-4, "dx");
-  assertClose(got(gg), got(rg), 1e-4, "dgamma");
-  assertClose(got(gb), got(rb), 1e-4, "dbeta");
+  assertClose(valuesOf(gx), valuesOf(rx), 1e-4, "dx");
+  assertClose(valuesOf(gg), valuesOf(rg), 1e-4, "dgamma");
+  assertClose(valuesOf(gb), valuesOf(rb), 1e-4, "dbeta");
   const r = batchNormTraining(x, g, b, 3, 1e-3);
   const m = tf.moments(x, [0, 1, 2]);
   const ref = tf.tidy(() => reference(x, g, b));
-  assertClose(got(r.y), got(ref), 1e-5, "y");
-  assertClose(got(r.mean), got(m.mean), 1e-6, "mean");
-  assertClose(got(r.variance), got(m.variance), 1e-6, "variance");
+  assertClose(valuesOf(r.y), valuesOf(ref), 1e-5, "y");
+  assertClose(valuesOf(r.mean), valuesOf(m.mean), 1e-6, "mean");
+  assertClose(valuesOf(r.variance), valuesOf(m.variance), 1e-6, "variance");
   tf.dispose([
     x,
     w,
@@ -84,13 +82,15 @@ test("BatchNormalization layer: same training output and moving statistics as tf
   theirs.setWeights(ours.getWeights());
   const yo = ours.apply(x, { training: true }) as tf.Tensor;
   const yt = theirs.apply(x, { training: true }) as tf.Tensor;
-  assertClose(got(yo), got(yt), 1e-5, "training output");
+  assertClose(valuesOf(yo), valuesOf(yt), 1e-5, "training output");
   ours
     .getWeights()
-    .forEach((wo, i) => assertClose(got(wo), got(theirs.getWeights()[i]), 1e-6, `weight ${i}`));
+    .forEach((wo, i) =>
+      assertClose(valuesOf(wo), valuesOf(theirs.getWeights()[i]), 1e-6, `weight ${i}`),
+    );
   const io = ours.apply(x, { training: false }) as tf.Tensor;
   const it = theirs.apply(x, { training: false }) as tf.Tensor;
-  assertClose(got(io), got(it), 1e-6, "inference output");
+  assertClose(valuesOf(io), valuesOf(it), 1e-6, "inference output");
   const { name: _a, ...oc } = ours.getConfig();
   const { name: _b, ...tc } = theirs.getConfig();
   assert.deepEqual(oc, tc);
@@ -123,7 +123,7 @@ test("LayerNormalization layer: same output, gradients and config as tfjs-layers
   const a = gradsOf(ours);
   const b = gradsOf(theirs);
   ["y", "dx", "dgamma", "dbeta"].forEach((what, i) =>
-    assertClose(got(a[i]), got(b[i]), 1e-4, what),
+    assertClose(valuesOf(a[i]), valuesOf(b[i]), 1e-4, what),
   );
   tf.dispose([...a, ...b]);
   assert.equal(tf.memory().numTensors, before, "tensors leaked");

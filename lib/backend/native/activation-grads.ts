@@ -29,7 +29,7 @@ export function reluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   if (dy.dtype === "float32" && x.dtype === "float32" && hasKernel(RELU_GRAD)) {
     return tf.engine().runKernel(RELU_GRAD, { dy, x }) as tf.Tensor;
   }
-  return tf.mul(dy, tf.cast(tf.step(x), "float32"));
+  return tf.tidy(() => tf.mul(dy, tf.cast(tf.step(x), "float32")));
 }
 
 /**

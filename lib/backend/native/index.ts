@@ -12,11 +12,6 @@ import { stepConfig } from "./step";
 
 let registered = false;
 
-/** Whether {@link registerNativeKernels} has run in this process. */
-export function nativeKernelsRegistered(): boolean {
-  return registered;
-}
-
 /** Gradient configs of the pack (global, backend-aware). */
 export function nativeGradientConfigs(): tf.GradConfig[] {
   return [reluGradConfig, sigmoidGradConfig];

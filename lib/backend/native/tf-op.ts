@@ -6,33 +6,28 @@ import * as tf from "@tensorflow/tfjs-core";
 
 /** The part of tfjs-node's NodeJSKernelBackend the native pack uses. */
 export interface NodeBackendInternals {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_FLOAT: number };
+  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number };
   executeSingleOutput(name: string, opAttrs: unknown[], inputs: tf.TensorInfo[]): tf.Tensor;
 }
 
 /**
- * Runs the TensorFlow op `name` with float32 type attribute `T` (and optional float attrs) on
- * `inputs`, returning its single output.
+ * Runs the TensorFlow op `name` with its type attribute `T` set to float32 on `inputs`,
+ * returning its single output.
  *
  * @param backend the kernel's backend argument (must be tfjs-node's).
  * @param name a TensorFlow op name (`ReluGrad`, `SigmoidGrad`, ...; see TensorFlow's raw ops).
  * @param inputs the op's inputs in its declared order, float32.
- * @param floatAttrs extra float attributes by name.
  * @throws Error when an input is not float32 (the caller falls back before that).
  */
 export function runTfOp(
   backend: unknown,
   name: string,
   inputs: tf.TensorInfo[],
-  floatAttrs: Record<string, number> = {},
 ): tf.Tensor {
   for (const t of inputs) {
     if (t.dtype !== "float32") throw new Error(`${name}: float32 inputs only, got ${t.dtype}`);
   }
   const b = backend as unknown as NodeBackendInternals;
-  const attrs: unknown[] = [{ name: "T", type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT }];
-  for (const [k, v] of Object.entries(floatAttrs)) {
-    attrs.push({ name: k, type: b.binding.TF_ATTR_FLOAT, value: v });
-  }
+  const attrs = [{ name: "T", type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT }];
   return b.executeSingleOutput(name, attrs, inputs);
 }

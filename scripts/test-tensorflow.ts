@@ -1,17 +1,15 @@
-#!/usr/bin/env node
-// npm run test:unit:tensorflow — the backend-independent tests (step, loop, micro-batch norms,
-// estimators on real gradients, checkpoints and resume, optimizers, models, the main job's
-// quick run, the native kernel pack) again on the native `tensorflow` backend.
-// Skips with a message when `npm run setup:native` has not built it, unless
-// BATCHWISE_REQUIRE_NATIVE=1 (CI), which makes that a failure.
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+/**
+ * npm run test:unit:tensorflow — the backend-independent tests (step, loop, micro-batch norms,
+ * estimators on real gradients, checkpoints and resume, optimizers, models, the main job's
+ * quick run, the native kernel pack) again on the native `tensorflow` backend.
+ * Skips with a message when `npm run setup:native` has not built it, unless
+ * BATCHWISE_REQUIRE_NATIVE=1 (CI), which makes that a failure.
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { nativeBackendBuilt } from "../lib/backend";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const require = createRequire(join(root, "package.json"));
+const root = path.join(__dirname, "..");
 
 export const TENSORFLOW_TESTS = [
   "test/backend/native.test.ts",
@@ -34,14 +32,7 @@ export const TENSORFLOW_TESTS = [
   "test/cli/main-quick.test.ts",
 ];
 
-let built = false;
-try {
-  const dir = dirname(require.resolve("@tensorflow/tfjs-node/package.json"));
-  built = existsSync(join(dir, "lib", "napi-v8", "tfjs_binding.node"));
-} catch {
-  built = false;
-}
-if (!built) {
+if (!nativeBackendBuilt("tensorflow")) {
   const msg = "tensorflow backend not built (npm run setup:native): its test pass is skipped";
   if (process.env.BATCHWISE_REQUIRE_NATIVE === "1") {
     process.stderr.write(`test:unit:tensorflow: error: ${msg}, but BATCHWISE_REQUIRE_NATIVE=1\n`);
