@@ -19,11 +19,7 @@ export interface NodeBackendInternals {
  * @param inputs the op's inputs in its declared order, float32.
  * @throws Error when an input is not float32 (the caller falls back before that).
  */
-export function runTfOp(
-  backend: unknown,
-  name: string,
-  inputs: tf.TensorInfo[],
-): tf.Tensor {
+export function runTfOp(backend: unknown, name: string, inputs: tf.TensorInfo[]): tf.Tensor {
   for (const t of inputs) {
     if (t.dtype !== "float32") throw new Error(`${name}: float32 inputs only, got ${t.dtype}`);
   }
