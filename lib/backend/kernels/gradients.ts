@@ -68,7 +68,8 @@ export const tileGradConfig: tf.GradConfig = {
 
 /**
  * dL/dx of a sum or mean of x over `axis`: dy (the reduced shape, with or without kept dims)
- * reshaped to x's rank with size-1 reduced axes, scaled by `scale`, broadcast to x.shape.
+ * reshaped to x's rank with size-1 reduced axes, divided by the count of reduced elements for
+ * a mean, broadcast to x.shape.
  *
  * @param dy gradient of the reduction's output.
  * @param xShape the shape of x.
