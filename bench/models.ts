@@ -9,8 +9,8 @@ import { efficientNetB0 } from "../lib/models/efficientnet";
 import { gptForwardFlops, gptLm, type GptOptions } from "../lib/models/gpt";
 import { kernelPackRegistered } from "../lib/backend/kernels";
 import { trainStepFlops } from "../lib/models/flops";
-import { classificationTask, languageModelTask, Task } from "../lib/train/task";
-import { StepBatch } from "../lib/train/step";
+import { classificationTask, languageModelTask, Task } from "../lib/grad/task";
+import { StepBatch } from "../lib/data/source";
 
 export interface BenchCase {
   name: string;

@@ -22,15 +22,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend, describeBackend } from "../lib/backend";
 import { smallCnn } from "../lib/models/small";
-import { classificationTask, Task } from "../lib/train/task";
-import {
-  StepBatch,
-  setLearningRate,
-  splitBatch,
-  trainStep,
-  trainableVariables,
-} from "../lib/train/step";
-import { noiseScaleEstimator } from "../lib/noise/estimators";
+import { classificationTask, Task } from "../lib/grad/task";
+import { trainStep } from "../lib/train/step";
+import { StepBatch } from "../lib/data/source";
+import { setLearningRate } from "../lib/optim/learning-rate";
+import { splitBatch, trainableVariables } from "../lib/grad/batch";
+import { noiseScaleEstimator } from "../lib/noise/noise-scale-estimator";
 
 // Default: B = 256 as 4 micro-batches of 64 in both variants. `--as-main-job`: how the training
 // loop runs with an estimator — B = 64 split into 2 micro-batches of 32 (so every update gives

@@ -14,7 +14,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend, describeBackend } from "../lib/backend";
-import { trainStep, trainableVariables } from "../lib/train/step";
+import { trainStep } from "../lib/train/step";
+import { trainableVariables } from "../lib/grad/batch";
 import { Adam } from "../lib/optim/adam";
 import { BENCH_CASES } from "./models";
 

@@ -24,10 +24,11 @@ import { efficientNetB0 } from "../lib/models/efficientnet";
 import { gptLm } from "../lib/models/gpt";
 import { countParams } from "../lib/models/small";
 import { AdamW, BIAS_AND_NORM_PATTERNS, Lamb } from "../lib/optim";
-import { classificationTask, languageModelTask, type Task } from "../lib/train/task";
+import { classificationTask, languageModelTask, type Task } from "../lib/grad/task";
 import { trainStep } from "../lib/train/step";
-import { evaluate, type DataSource } from "../lib/train/loop";
-import { classificationSource, languageModelSource } from "../lib/train/sources";
+import { evaluate } from "../lib/train/loop";
+import { type DataSource } from "../lib/data/source";
+import { classificationSource, languageModelSource } from "../lib/data/source";
 import type * as tfl from "@tensorflow/tfjs-layers";
 
 interface RunSpec {

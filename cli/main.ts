@@ -12,9 +12,9 @@ import {
   QUICK_OVERRIDES,
   resumeConfig,
   runComparison,
-} from "../lib/train/compare";
+} from "../lib/jobs/compare";
 import { InterruptedError } from "../lib/train/loop";
-import { parseSweepConfig, runSweep } from "../lib/train/sweep";
+import { parseSweepConfig, runSweep } from "../lib/jobs/sweep";
 import * as fs from "fs";
 import { readRunLog } from "../lib/report/runlog";
 import { ClusterModel, compareRuns, formatProjections } from "../lib/cluster/simulator";

@@ -6,7 +6,6 @@
 // Backend choice and the wasm kernel pack
 export {
   BACKEND_NAMES,
-  BackendError,
   currentBackend,
   describeBackend,
   initBackend,
@@ -16,6 +15,7 @@ export {
   type BackendName,
   type BackendOptions,
 } from "./backend";
+export { BackendError } from "./core/errors";
 export { kernelPackConfigs, kernelPackRegistered, registerKernelPack } from "./backend/kernels";
 
 // Data: readers, datasets, sampler
@@ -47,17 +47,13 @@ export type { DataSpec, ModelSpec } from "./parallel/protocol";
 export * from "./cluster/simulator";
 
 // Training
-export { classificationTask, languageModelTask, type Task } from "./train/task";
-export {
-  ConvergenceError,
-  setLearningRate,
-  splitBatch,
-  trainStep,
-  trainableVariables,
-  type StepBatch,
-  type StepOptions,
-  type StepResult,
-} from "./train/step";
+export { classificationTask, languageModelTask, type Task } from "./grad/task";
+export { trainStep, type StepOptions } from "./train/step";
+export { ConvergenceError } from "./core/errors";
+export { setLearningRate } from "./optim/learning-rate";
+export { splitBatch, trainableVariables } from "./grad/batch";
+export { type StepBatch } from "./data/source";
+export { type StepResult } from "./grad/types";
 export {
   evaluate,
   InterruptedError,
@@ -65,14 +61,13 @@ export {
   trainLoop,
   type CheckpointOptions,
   type NoiseEstimatorHook,
-  type DataSource,
   type LoopConfig,
   type StepRecord,
   type TrainResult,
 } from "./train/loop";
-export { classificationSource, languageModelSource } from "./train/sources";
+export { type DataSource } from "./data/source";
+export { classificationSource, languageModelSource } from "./data/source";
 export {
-  CheckpointError,
   checkCompatible,
   hasCheckpoint,
   loadCheckpoint,
@@ -81,6 +76,7 @@ export {
   type LoadedCheckpoint,
   type LoopState,
 } from "./train/checkpoint";
+export { CheckpointError } from "./core/errors";
 export {
   QUICK_OVERRIDES,
   RESUMABLE_KEYS,
@@ -91,7 +87,7 @@ export {
   runComparison,
   type CompareConfig,
   type CompareResult,
-} from "./train/compare";
+} from "./jobs/compare";
 
 // Reports: run logs, summaries, figures, HTML
 export * from "./report";

@@ -6,9 +6,10 @@
  */
 import * as tfl from "@tensorflow/tfjs-layers";
 import { epochPermutation } from "../data/sampler";
-import { microBatchGradNorms } from "../noise/grads";
-import type { DataSource } from "../train/loop";
-import type { Task } from "../train/task";
+import { microBatchGradNorms } from "../grad/micro-batch";
+import type { DataSource } from "../data/source";
+import type { Task } from "../grad/task";
+import { ConfigError } from "../core/errors";
 
 /** Options of {@link gradNormSamples}. */
 export interface GradNormSampleOptions {
@@ -85,23 +86,24 @@ export function gradNormSamples(
   opts: GradNormSampleOptions,
 ): { samples: GradNormSample[]; means: GradNormMean[] } {
   const n = source.n;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`source.n must be an integer >= 1, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError(`source.n must be an integer >= 1, got ${n}`);
   const M = Math.min(opts.examplesPerSize ?? 2048, n);
   if (!Number.isInteger(M) || M < 1) {
-    throw new Error(`examplesPerSize must be an integer >= 1, got ${opts.examplesPerSize}`);
+    throw new ConfigError(`examplesPerSize must be an integer >= 1, got ${opts.examplesPerSize}`);
   }
   const chunk = opts.chunkSize ?? 512;
   if (!Number.isInteger(chunk) || chunk < 1) {
-    throw new Error(`chunkSize must be an integer >= 1, got ${chunk}`);
+    throw new ConfigError(`chunkSize must be an integer >= 1, got ${chunk}`);
   }
   const maxMicro = opts.maxMicroBatch ?? 256;
   if (!Number.isInteger(maxMicro) || maxMicro < 1) {
-    throw new Error(`maxMicroBatch must be an integer >= 1, got ${maxMicro}`);
+    throw new ConfigError(`maxMicroBatch must be an integer >= 1, got ${maxMicro}`);
   }
-  if (opts.batchSizes.length === 0) throw new Error("batchSizes must not be empty");
+  if (opts.batchSizes.length === 0) throw new ConfigError("batchSizes must not be empty");
   for (const B of opts.batchSizes) {
     if (!Number.isInteger(B) || B < 1 || B > M) {
-      throw new Error(
+      throw new ConfigError(
         `batch sizes must be integers in [1, ${M}] (examplesPerSize and n = ${n}), got ${B}`,
       );
     }

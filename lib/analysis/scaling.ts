@@ -9,6 +9,7 @@
  * measured — comparable, number for number, with the slope fitted to the measurements.
  */
 import { fitLine, type LineFit } from "../noise/linfit";
+import { ConfigError } from "../core/errors";
 
 /** A least-squares line through (log10 x, log10 y). */
 export interface LogLogFit extends LineFit {
@@ -29,11 +30,11 @@ export interface LogLogFit extends LineFit {
  */
 export function logLogFit(xs: readonly number[], ys: readonly number[]): LogLogFit {
   if (xs.length !== ys.length) {
-    throw new Error(`logLogFit: xs has ${xs.length} values but ys has ${ys.length}`);
+    throw new ConfigError(`logLogFit: xs has ${xs.length} values but ys has ${ys.length}`);
   }
   xs.forEach((x, i) => {
     if (!(Number.isFinite(x) && x > 0 && Number.isFinite(ys[i]) && ys[i] > 0)) {
-      throw new Error(`logLogFit: point ${i} must be finite and > 0, got (${x}, ${ys[i]})`);
+      throw new ConfigError(`logLogFit: point ${i} must be finite and > 0, got (${x}, ${ys[i]})`);
     }
   });
   const fit = fitLine(xs.map(Math.log10), ys.map(Math.log10));
@@ -176,7 +177,8 @@ export function theoryOrder(
   const o = THEORY_ORDERS.find(
     (t) => t.functionClass === functionClass && t.method === method && t.quantity === quantity,
   );
-  if (o == null) throw new Error(`no theory order for ${functionClass}/${method}/${quantity}`);
+  if (o == null)
+    throw new ConfigError(`no theory order for ${functionClass}/${method}/${quantity}`);
   return o;
 }
 
@@ -197,7 +199,7 @@ export function predictedSlope(
   n = 1,
 ): number {
   for (const e of epsilons) {
-    if (!(e > 0 && e < 1)) throw new Error(`epsilons must be in (0, 1), got ${e}`);
+    if (!(e > 0 && e < 1)) throw new ConfigError(`epsilons must be in (0, 1), got ${e}`);
   }
   return logLogFit(
     epsilons,

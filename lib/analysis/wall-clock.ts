@@ -10,8 +10,9 @@ import {
   type StepRecord,
   type TrainResult,
 } from "../train/loop";
-import type { RunLogRow } from "../report/runlog-types";
-import type { NoiseObservation } from "../schedules/types";
+import type { RunLogRow } from "../train/types";
+import type { NoiseObservation } from "../noise/types";
+import { ConfigError } from "../core/errors";
 
 /** Arguments of {@link trainForWallClock}: those of `trainLoop` plus the time limits. */
 export type WallClockArgs<S> = Omit<
@@ -60,11 +61,11 @@ export interface WallClockResult extends TrainResult {
 export async function trainForWallClock<S>(args: WallClockArgs<S>): Promise<WallClockResult> {
   const { seconds, milestones = [], onMilestone, onRow, ...loopArgs } = args;
   if (!(Number.isFinite(seconds) && seconds > 0)) {
-    throw new Error(`seconds must be a finite number > 0, got ${seconds}`);
+    throw new ConfigError(`seconds must be a finite number > 0, got ${seconds}`);
   }
   milestones.forEach((m, i) => {
     if (!(m > 0 && m <= seconds) || (i > 0 && m < milestones[i - 1])) {
-      throw new Error(
+      throw new ConfigError(
         `milestones must ascend within (0, ${seconds}], got ${JSON.stringify(milestones)}`,
       );
     }

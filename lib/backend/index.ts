@@ -25,6 +25,7 @@ import * as path from "path";
 import * as wasmPkg from "@tensorflow/tfjs-backend-wasm";
 import { registerKernelPack, registerPackGradients } from "./kernels";
 import { registerNativeKernels } from "./native";
+import { BackendError } from "../core/errors";
 
 /** Backends batchwise knows how to start, in the order `auto` tries them. */
 export const BACKEND_NAMES = ["tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -37,10 +38,7 @@ const BACKEND_ALIASES: Partial<Record<string, BackendName>> = {
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendChoice = BackendName | "auto";
 
-/** Raised when a forced backend cannot be loaded, or the name is unknown. */
-export class BackendError extends Error {
-  override name = "BackendError";
-}
+export { BackendError };
 
 /** What {@link initBackend} chose. */
 export interface BackendInfo {
@@ -111,9 +109,10 @@ export function nativeBackendBuilt(name: "tensorflow" | "tensorflow-gpu"): boole
 async function tryNode(name: "tensorflow" | "tensorflow-gpu"): Promise<string> {
   const pkg = nativePackage(name);
   // Fail with the set-up command rather than tfjs-node's advice to rebuild from source.
-  if (nativeAddonPath(name) == null) throw new Error(`${pkg} is not installed (run npm install)`);
+  if (nativeAddonPath(name) == null)
+    throw new BackendError(`${pkg} is not installed (run npm install)`);
   if (!nativeBackendBuilt(name)) {
-    throw new Error(
+    throw new BackendError(
       `${pkg}'s native binding is not built (run npm run setup:native${name === "tensorflow-gpu" ? " -- --gpu" : ""})`,
     );
   }
@@ -124,7 +123,8 @@ async function tryNode(name: "tensorflow" | "tensorflow-gpu"): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(pkg);
   const ok = await tf.setBackend("tensorflow");
-  if (!ok) throw new Error(`${pkg} loaded but the 'tensorflow' backend failed to initialise`);
+  if (!ok)
+    throw new BackendError(`${pkg} loaded but the 'tensorflow' backend failed to initialise`);
   registerNativeKernels();
   // tfjs-node's NodeJSKernelBackend: the binding reports the C library's version.
   const b = tf.backend() as unknown as {
@@ -153,7 +153,7 @@ async function startWebGpu(): Promise<string> {
     requestAdapterInfo?: () => Promise<Record<string, string>>;
   } | null;
   if (adapter == null)
-    throw new Error("no WebGPU adapter (Dawn found no Vulkan, Metal or D3D12 GPU)");
+    throw new BackendError("no WebGPU adapter (Dawn found no Vulkan, Metal or D3D12 GPU)");
   const info = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {};
   const adapterName =
     [info.vendor, info.device || info.description, info.architecture]
@@ -164,7 +164,7 @@ async function startWebGpu(): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("@tensorflow/tfjs-backend-webgpu");
   const ok = await tf.setBackend("webgpu");
-  if (!ok) throw new Error("tf.setBackend('webgpu') returned false");
+  if (!ok) throw new BackendError("tf.setBackend('webgpu') returned false");
   return `adapter: ${adapterName}`;
 }
 
@@ -185,7 +185,7 @@ async function startWasm(opts: BackendOptions): Promise<number> {
   }
   wasmPkg.setWasmPaths(wasmDistDir());
   const ok = await tf.setBackend("wasm");
-  if (!ok) throw new Error("tf.setBackend('wasm') returned false");
+  if (!ok) throw new BackendError("tf.setBackend('wasm') returned false");
   return threads;
 }
 
@@ -223,7 +223,7 @@ export async function initBackend(
         }
       } else {
         const ok = await tf.setBackend("cpu");
-        if (!ok) throw new Error("tf.setBackend('cpu') returned false");
+        if (!ok) throw new BackendError("tf.setBackend('cpu') returned false");
       }
       await tf.ready();
       registerPackGradients();

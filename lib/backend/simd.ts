@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import { wasmInternals, type WasmBackendInternals } from "./wasm-module";
+import { BackendError } from "../core/errors";
 
 /** The functions exported by `asm/kernels.ts`. Pointers are byte offsets into tfjs's heap. */
 export interface SimdKernelExports {
@@ -178,7 +179,7 @@ export function kernelModulePath(shared = false): string {
 export function wasmSectionIds(bytes: Uint8Array): number[] {
   const magic = [0x00, 0x61, 0x73, 0x6d];
   if (bytes.length < 8 || magic.some((b, i) => bytes[i] !== b)) {
-    throw new Error("not a WebAssembly binary (bad magic number)");
+    throw new BackendError("not a WebAssembly binary (bad magic number)");
   }
   const ids: number[] = [];
   let p = 8;
@@ -187,7 +188,7 @@ export function wasmSectionIds(bytes: Uint8Array): number[] {
     let size = 0;
     let shift = 0;
     for (;;) {
-      if (p >= bytes.length) throw new Error("truncated WebAssembly binary");
+      if (p >= bytes.length) throw new BackendError("truncated WebAssembly binary");
       const b = bytes[p++];
       size += (b & 0x7f) * 2 ** shift;
       shift += 7;
@@ -217,7 +218,7 @@ export function checkKernelModule(bytes: Uint8Array, name = "kernel module"): We
   for (const id of wasmSectionIds(bytes)) {
     const what = UNSAFE_SECTIONS[id];
     if (what != null) {
-      throw new Error(
+      throw new BackendError(
         `${name}: has a ${what} section; refusing to instantiate it on tfjs's memory`,
       );
     }
@@ -225,14 +226,14 @@ export function checkKernelModule(bytes: Uint8Array, name = "kernel module"): We
   const mod = new WebAssembly.Module(bytes);
   const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name} (${i.kind})`);
   if (imports.length !== 1 || imports[0] !== "env.memory (memory)") {
-    throw new Error(
+    throw new BackendError(
       `${name}: imports ${imports.join(", ") || "nothing"}; expected only env.memory`,
     );
   }
   const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
   const missing = EXPORT_NAMES.filter((n) => !exported.has(n));
   if (missing.length > 0) {
-    throw new Error(`${name}: lacks ${missing.join(", ")}; run npm run build:wasm`);
+    throw new BackendError(`${name}: lacks ${missing.join(", ")}; run npm run build:wasm`);
   }
   return mod;
 }
@@ -242,7 +243,7 @@ export function tfjsWasmMemory(backend: WasmBackendInternals): WebAssembly.Memor
   const w = backend.wasm as { asm?: { memory?: unknown }; wasmMemory?: unknown };
   const mem = w.asm?.memory ?? w.wasmMemory;
   if (!(mem instanceof WebAssembly.Memory)) {
-    throw new Error("cannot find the tfjs wasm backend's WebAssembly.Memory");
+    throw new BackendError("cannot find the tfjs wasm backend's WebAssembly.Memory");
   }
   return mem;
 }
@@ -259,7 +260,7 @@ export function loadKernelModule(file: string): WebAssembly.Module {
   let mod = modules.get(file);
   if (mod == null) {
     if (!fs.existsSync(file)) {
-      throw new Error(`batchwise SIMD kernels: ${file} is missing; run npm run build:wasm`);
+      throw new BackendError(`batchwise SIMD kernels: ${file} is missing; run npm run build:wasm`);
     }
     mod = checkKernelModule(fs.readFileSync(file), path.basename(file));
     modules.set(file, mod);

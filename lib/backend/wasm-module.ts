@@ -6,6 +6,7 @@
  * These are not public tfjs API; they are stable within the pinned tfjs 4.22.0.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { BackendError } from "../core/errors";
 
 /** The subset of tfjs-backend-wasm's `BackendWasm` the kernel pack uses. */
 export interface WasmBackendInternals {
@@ -27,7 +28,9 @@ export interface WasmBackendInternals {
 export function wasmInternals(backend?: tf.KernelBackend): WasmBackendInternals {
   const b = (backend ?? tf.findBackend("wasm")) as unknown as WasmBackendInternals | null;
   if (b == null || b.wasm == null) {
-    throw new Error("the 'wasm' backend is not initialised (call initBackend('wasm') first)");
+    throw new BackendError(
+      "the 'wasm' backend is not initialised (call initBackend('wasm') first)",
+    );
   }
   return b;
 }
@@ -35,6 +38,6 @@ export function wasmInternals(backend?: tf.KernelBackend): WasmBackendInternals 
 /** Byte offset of a tensor's data in the wasm heap. */
 export function heapOffset(backend: WasmBackendInternals, t: tf.TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
-  if (d == null) throw new Error(`tensor ${t.shape} has no data on the wasm backend`);
+  if (d == null) throw new BackendError(`tensor ${t.shape} has no data on the wasm backend`);
   return d.memoryOffset;
 }

@@ -22,6 +22,7 @@
  * All functions are pure and take plain numbers.
  */
 import { interpolateThroughput, ThroughputCurvePoint } from "../schedules/goodput";
+import { ConfigError } from "../core/errors";
 
 /** The cluster a run is projected onto. */
 export interface ClusterModel {
@@ -66,7 +67,7 @@ export interface Projection {
 }
 
 /** Raised for an invalid cluster model or batch sequence, naming the field and value. */
-export class ClusterModelError extends Error {
+export class ClusterModelError extends ConfigError {
   override name = "ClusterModelError";
 }
 

@@ -19,7 +19,7 @@ import * as path from "path";
 import { pipeline } from "stream/promises";
 import * as tar from "tar";
 import { ClassificationDataset } from "./dataset";
-import { DatasetError } from "./errors";
+import { DatasetError } from "../core/errors";
 
 /** Class names of CIFAR-10, indexed by label (from `batches.meta.txt`). */
 export const CIFAR10_CLASSES = [

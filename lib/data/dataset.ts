@@ -2,7 +2,7 @@
  * The in-memory classification dataset every reader returns, its validation, and fast batch
  * gathering. Plain typed arrays, no tfjs: the training loop turns a batch into tensors.
  */
-import { DatasetError } from "./errors";
+import { DatasetError } from "../core/errors";
 
 /**
  * A labelled classification dataset held in memory as plain, serialisable data.

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ClassificationDataset } from "./dataset";
-import { DatasetError } from "./errors";
+import { DatasetError } from "../core/errors";
 import { IdxArray, readIdx } from "./idx";
 
 /** Class names of Fashion-MNIST, indexed by label. */

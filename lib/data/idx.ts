@@ -9,7 +9,7 @@
  */
 import * as fs from "fs";
 import * as zlib from "zlib";
-import { DatasetError } from "./errors";
+import { DatasetError } from "../core/errors";
 
 /** Element type of an IDX array, named after the typed array that holds it. */
 export type IdxDtype = "uint8" | "int8" | "int16" | "int32" | "float32" | "float64";

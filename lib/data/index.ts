@@ -5,7 +5,7 @@
  */
 
 // Errors
-export { DatasetError } from "./errors";
+export { DatasetError } from "../core/errors";
 
 // Formats
 export { encodeIdx, maybeGunzip, parseIdx, readIdx } from "./idx";

@@ -10,7 +10,7 @@
  * epoch's permutation and continues with the next epoch's, so every example appears exactly
  * once per epoch whatever the batch sizes.
  */
-import { DatasetError } from "./errors";
+import { DatasetError } from "../core/errors";
 
 // pure-rand 8 publishes its modules only through package.json "exports" subpaths, which
 // TypeScript's moduleResolution "node" cannot see: load by subpath, type via the lib/ files.

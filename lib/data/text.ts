@@ -10,7 +10,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { DatasetError } from "./errors";
+import { DatasetError } from "../core/errors";
 
 /** The vendored tiny Shakespeare corpus, `data/tinyshakespeare/input.txt` at the repo root. */
 export const TINY_SHAKESPEARE_PATH = path.resolve(

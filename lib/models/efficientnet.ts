@@ -7,6 +7,7 @@
 import * as tfl from "@tensorflow/tfjs-layers";
 import { batchNormalization } from "./normalization";
 import { Normalization } from "./layers";
+import { ConfigError } from "../core/errors";
 
 type SymbolicTensor = tfl.SymbolicTensor;
 
@@ -113,7 +114,7 @@ export const EFFICIENTNET_B0_STAGES: readonly Readonly<MBConvStage>[] = Object.f
  */
 export function roundFilters(filters: number, widthCoefficient: number, divisor = 8): number {
   if (!(filters > 0) || !(widthCoefficient > 0) || !(divisor > 0)) {
-    throw new Error(
+    throw new ConfigError(
       `roundFilters: arguments must be > 0, got filters ${filters}, widthCoefficient ${widthCoefficient}, divisor ${divisor}`,
     );
   }
@@ -134,7 +135,7 @@ export function roundFilters(filters: number, widthCoefficient: number, divisor 
  */
 export function roundRepeats(repeats: number, depthCoefficient: number): number {
   if (!(repeats > 0) || !(depthCoefficient > 0)) {
-    throw new Error(
+    throw new ConfigError(
       `roundRepeats: arguments must be > 0, got repeats ${repeats}, depthCoefficient ${depthCoefficient}`,
     );
   }
@@ -219,18 +220,20 @@ function resolveBlocks(w: number, d: number, dropConnectRate: number): ResolvedB
 function checkOptions(o: EfficientNetOptions): void {
   const s = o.inputShape;
   if (!Array.isArray(s) || s.length !== 3 || s.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new Error(`efficientNet: inputShape must be 3 positive integers [H, W, C], got [${s}]`);
+    throw new ConfigError(
+      `efficientNet: inputShape must be 3 positive integers [H, W, C], got [${s}]`,
+    );
   }
   const nc = o.numClasses ?? 1000;
   if ((o.includeTop ?? true) && (!Number.isInteger(nc) || nc < 2)) {
-    throw new Error(`efficientNet: numClasses must be an integer >= 2, got ${nc}`);
+    throw new ConfigError(`efficientNet: numClasses must be an integer >= 2, got ${nc}`);
   }
   for (const [k, v] of [
     ["widthCoefficient", o.widthCoefficient ?? 1],
     ["depthCoefficient", o.depthCoefficient ?? 1],
   ] as const) {
     if (!(v > 0) || !Number.isFinite(v)) {
-      throw new Error(`efficientNet: ${k} must be a number > 0, got ${v}`);
+      throw new ConfigError(`efficientNet: ${k} must be a number > 0, got ${v}`);
     }
   }
   for (const [k, v] of [
@@ -238,7 +241,7 @@ function checkOptions(o: EfficientNetOptions): void {
     ["dropConnectRate", o.dropConnectRate ?? 0.2],
     ["batchNormMomentum", o.batchNormMomentum ?? 0.99],
   ] as const) {
-    if (!(v >= 0 && v < 1)) throw new Error(`efficientNet: ${k} must be in [0, 1), got ${v}`);
+    if (!(v >= 0 && v < 1)) throw new ConfigError(`efficientNet: ${k} must be in [0, 1), got ${v}`);
   }
 }
 

@@ -6,6 +6,7 @@
 import * as tfl from "@tensorflow/tfjs-layers";
 import { CausalSelfAttention, PositionEmbedding } from "./layers";
 import { layerNormalization } from "./normalization";
+import { ConfigError } from "../core/errors";
 
 type SymbolicTensor = tfl.SymbolicTensor;
 
@@ -49,14 +50,14 @@ function resolve(o: GptOptions): Resolved {
   for (const [k, min] of Object.entries(mins)) {
     const v = r[k as keyof Resolved];
     if (!Number.isInteger(v) || v < min) {
-      throw new Error(`gptLm: ${k} must be an integer >= ${min}, got ${v}`);
+      throw new ConfigError(`gptLm: ${k} must be an integer >= ${min}, got ${v}`);
     }
   }
   if (r.width % r.heads !== 0) {
-    throw new Error(`gptLm: width ${r.width} must be a multiple of heads ${r.heads}`);
+    throw new ConfigError(`gptLm: width ${r.width} must be a multiple of heads ${r.heads}`);
   }
   if (!(r.dropout >= 0 && r.dropout < 1)) {
-    throw new Error(`gptLm: dropout must be in [0, 1), got ${r.dropout}`);
+    throw new ConfigError(`gptLm: dropout must be in [0, 1), got ${r.dropout}`);
   }
   return r;
 }

@@ -15,12 +15,14 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import type { Initializer } from "@tensorflow/tfjs-layers/dist/initializers";
 import type { Kwargs } from "@tensorflow/tfjs-layers/dist/types";
 import type { LayerArgs } from "@tensorflow/tfjs-layers/dist/engine/topology";
+import { ConfigError } from "../core/errors";
 
 type Shape = (number | null)[];
 
 function one(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   if (Array.isArray(inputs)) {
-    if (inputs.length !== 1) throw new Error(`expected one input tensor, got ${inputs.length}`);
+    if (inputs.length !== 1)
+      throw new ConfigError(`expected one input tensor, got ${inputs.length}`);
     return inputs[0];
   }
   return inputs;
@@ -32,7 +34,7 @@ function lastShape(s: Shape | Shape[]): Shape {
 
 function checkInt(where: string, name: string, v: unknown, min: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    throw new Error(`${where}: ${name} must be an integer >= ${min}, got ${v}`);
+    throw new ConfigError(`${where}: ${name} must be an integer >= ${min}, got ${v}`);
   }
   return v;
 }
@@ -71,12 +73,12 @@ export class Normalization extends tfl.layers.Layer {
   constructor(args: NormalizationArgs = {}) {
     super(args);
     if (args.mean != null && args.variance != null && args.mean.length !== args.variance.length) {
-      throw new Error(
+      throw new ConfigError(
         `Normalization: mean has ${args.mean.length} entries, variance ${args.variance.length}`,
       );
     }
     if (args.variance?.some((v) => !(v >= 0))) {
-      throw new Error(`Normalization: variance must be >= 0, got [${args.variance}]`);
+      throw new ConfigError(`Normalization: variance must be >= 0, got [${args.variance}]`);
     }
     this.meanInit = args.mean;
     this.varianceInit = args.variance;
@@ -85,13 +87,15 @@ export class Normalization extends tfl.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const s = lastShape(inputShape);
     const c = s[s.length - 1];
-    if (c == null) throw new Error("Normalization: the last axis must have a known size");
+    if (c == null) throw new ConfigError("Normalization: the last axis must have a known size");
     for (const [k, v] of [
       ["mean", this.meanInit],
       ["variance", this.varianceInit],
     ] as const) {
       if (v != null && v.length !== c) {
-        throw new Error(`Normalization: ${k} has ${v.length} entries, the input has ${c} channels`);
+        throw new ConfigError(
+          `Normalization: ${k} has ${v.length} entries, the input has ${c} channels`,
+        );
       }
     }
     const zeros = tfl.initializers.zeros();
@@ -160,7 +164,7 @@ export class PositionEmbedding extends tfl.layers.Layer {
     const s = lastShape(inputShape);
     const d = s[s.length - 1];
     if (s.length !== 3 || d == null) {
-      throw new Error(`PositionEmbedding: input must be [B, T, d] with known d, got [${s}]`);
+      throw new ConfigError(`PositionEmbedding: input must be [B, T, d] with known d, got [${s}]`);
     }
     this.table = this.addWeight("embeddings", [this.maxLength, d], "float32", this.init);
     this.built = true;
@@ -171,7 +175,9 @@ export class PositionEmbedding extends tfl.layers.Layer {
       const x = one(inputs);
       const [, t, d] = x.shape;
       if (t > this.maxLength) {
-        throw new Error(`PositionEmbedding: sequence length ${t} > maxLength ${this.maxLength}`);
+        throw new ConfigError(
+          `PositionEmbedding: sequence length ${t} > maxLength ${this.maxLength}`,
+        );
       }
       const p = this.table.read();
       return tf.add(x, t === this.maxLength ? p : tf.slice(p, [0, 0], [t, d]));
@@ -234,7 +240,7 @@ export class CausalSelfAttention extends tfl.layers.Layer {
     this.heads = checkInt("CausalSelfAttention", "heads", args.heads, 1);
     const p = args.dropout ?? 0;
     if (!(p >= 0 && p < 1)) {
-      throw new Error(`CausalSelfAttention: dropout must be in [0, 1), got ${p}`);
+      throw new ConfigError(`CausalSelfAttention: dropout must be in [0, 1), got ${p}`);
     }
     this.dropout = p;
     this.kernelInit = args.kernelInitializer ?? tfl.initializers.randomNormal({ stddev: 0.02 });
@@ -245,10 +251,14 @@ export class CausalSelfAttention extends tfl.layers.Layer {
     const s = lastShape(inputShape);
     const d = s[s.length - 1];
     if (s.length !== 3 || d == null) {
-      throw new Error(`CausalSelfAttention: input must be [B, T, d] with known d, got [${s}]`);
+      throw new ConfigError(
+        `CausalSelfAttention: input must be [B, T, d] with known d, got [${s}]`,
+      );
     }
     if (d % this.heads !== 0) {
-      throw new Error(`CausalSelfAttention: width ${d} is not a multiple of heads ${this.heads}`);
+      throw new ConfigError(
+        `CausalSelfAttention: width ${d} is not a multiple of heads ${this.heads}`,
+      );
     }
     const zeros = tfl.initializers.zeros();
     this.qkvKernel = this.addWeight("qkv_kernel", [d, 3 * d], "float32", this.kernelInit);

@@ -30,6 +30,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import type { Kwargs } from "@tensorflow/tfjs-layers/dist/types";
+import { ConfigError } from "../core/errors";
 
 /** Output of {@link normalizeWithGrad}: y, and the moments (keepDims shape) it used. */
 export interface NormalizeResult {
@@ -63,11 +64,11 @@ export function normalizeWithGrad(
   const pshape = x.shape.map((s, i) => (paramAxes.includes(i) ? s : 1));
   const psize = pshape.reduce((p, q) => p * q, 1);
   if (gamma.size !== psize || beta.size !== psize) {
-    throw new Error(
+    throw new ConfigError(
       `normalize: gamma and beta must have ${psize} values (x's axes ${paramAxes}), got ${gamma.size} and ${beta.size}`,
     );
   }
-  if (!(epsilon > 0)) throw new Error(`normalize: epsilon must be > 0, got ${epsilon}`);
+  if (!(epsilon > 0)) throw new ConfigError(`normalize: epsilon must be > 0, got ${epsilon}`);
   const n = statAxes.reduce((p, i) => p * x.shape[i], 1);
   const sumAxes = x.shape.map((_, i) => i).filter((i) => !paramAxes.includes(i));
   const gammaConstantOverStats = statAxes.every((i) => !paramAxes.includes(i));

@@ -8,6 +8,7 @@
 import * as tfl from "@tensorflow/tfjs-layers";
 import { batchNormalization } from "./normalization";
 import type { ParamCount } from "./efficientnet";
+import { ConfigError } from "../core/errors";
 
 type SymbolicTensor = tfl.SymbolicTensor;
 
@@ -33,14 +34,16 @@ export interface ResNetOptions {
 
 function check(o: ResNetOptions): void {
   if (o.depth !== 18 && o.depth !== 34) {
-    throw new Error(`resnetCifar: depth must be 18 or 34, got ${o.depth}`);
+    throw new ConfigError(`resnetCifar: depth must be 18 or 34, got ${o.depth}`);
   }
   const s = o.inputShape;
   if (!Array.isArray(s) || s.length !== 3 || s.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new Error(`resnetCifar: inputShape must be 3 positive integers [H, W, C], got [${s}]`);
+    throw new ConfigError(
+      `resnetCifar: inputShape must be 3 positive integers [H, W, C], got [${s}]`,
+    );
   }
   if (!Number.isInteger(o.numClasses) || o.numClasses < 2) {
-    throw new Error(`resnetCifar: numClasses must be an integer >= 2, got ${o.numClasses}`);
+    throw new ConfigError(`resnetCifar: numClasses must be an integer >= 2, got ${o.numClasses}`);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import * as tfl from "@tensorflow/tfjs-layers";
 import { batchNormalization } from "./normalization";
+import { ConfigError } from "../core/errors";
 
 /** Options shared by the model builders. */
 export interface ModelOptions {
@@ -21,12 +22,12 @@ function check(opts: ModelOptions, rank: number, what: string): void {
     opts.inputShape.length !== rank ||
     opts.inputShape.some((d) => !Number.isInteger(d) || d < 1)
   ) {
-    throw new Error(
+    throw new ConfigError(
       `${what}: inputShape must be ${rank} positive integers, got [${opts.inputShape}]`,
     );
   }
   if (!Number.isInteger(opts.numClasses) || opts.numClasses < 2) {
-    throw new Error(`${what}: numClasses must be an integer >= 2, got ${opts.numClasses}`);
+    throw new ConfigError(`${what}: numClasses must be an integer >= 2, got ${opts.numClasses}`);
   }
 }
 
@@ -102,12 +103,12 @@ export function gapCnn(opts: ModelOptions): tfl.LayersModel {
  */
 export function mlp(opts: ModelOptions & { hidden?: number[] }): tfl.LayersModel {
   if (!Number.isInteger(opts.numClasses) || opts.numClasses < 2) {
-    throw new Error(`mlp: numClasses must be an integer >= 2, got ${opts.numClasses}`);
+    throw new ConfigError(`mlp: numClasses must be an integer >= 2, got ${opts.numClasses}`);
   }
   const hidden = opts.hidden ?? [256, 256];
   for (const h of hidden) {
     if (!Number.isInteger(h) || h < 1)
-      throw new Error(`mlp: hidden widths must be integers >= 1, got ${h}`);
+      throw new ConfigError(`mlp: hidden widths must be integers >= 1, got ${h}`);
   }
   const s = opts.seed ?? 0;
   // Flatten needs rank ≥ 3 inputs (batch + ≥ 2 dims); flat inputs go straight to the dense layers.
@@ -190,7 +191,7 @@ export function embeddingLm(opts: {
   const { vocabSize, dim, context } = opts;
   for (const [k, v] of Object.entries({ vocabSize, dim, context })) {
     if (!Number.isInteger(v) || v < 1)
-      throw new Error(`embeddingLm: ${k} must be an integer >= 1, got ${v}`);
+      throw new ConfigError(`embeddingLm: ${k} must be an integer >= 1, got ${v}`);
   }
   const s = opts.seed ?? 0;
   return tfl.sequential({

@@ -4,6 +4,7 @@
  * B_crit = E_min/S_min).
  */
 import { LineFit, fitLine } from "./linfit";
+import { ConfigError } from "../core/errors";
 
 /** One constant-batch run that reached the target. */
 export interface SweepPoint {
@@ -63,13 +64,13 @@ export function fitBCrit(points: readonly SweepPoint[]): BCritFit {
       ["examples", p.examples ?? p.batchSize * p.steps],
     ] as const) {
       if (!(Number.isFinite(v) && v > 0)) {
-        throw new Error(`points[${i}].${k} must be a finite number > 0, got ${v}`);
+        throw new ConfigError(`points[${i}].${k} must be a finite number > 0, got ${v}`);
       }
     }
   }
   const distinct = new Set(points.map((p) => p.batchSize)).size;
   if (distinct < 2) {
-    throw new Error(`need runs at >= 2 distinct batch sizes, got ${distinct}`);
+    throw new ConfigError(`need runs at >= 2 distinct batch sizes, got ${distinct}`);
   }
   const steps = fitLine(
     points.map((p) => 1 / p.batchSize),
@@ -78,7 +79,7 @@ export function fitBCrit(points: readonly SweepPoint[]): BCritFit {
   const sMin = steps.intercept;
   const eMin = steps.slope;
   if (!(sMin > 0 && eMin > 0)) {
-    throw new Error(
+    throw new ConfigError(
       `the fit S = S_min + E_min/B gave S_min = ${sMin}, E_min = ${eMin}; both must be > 0 (steps must fall with B and level off)`,
     );
   }

@@ -8,9 +8,11 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { StepBatch, splitBatch, trainableVariables } from "../train/step";
-import type { Task } from "../train/task";
-import { batchTensors, checkBatch } from "./grads";
+import { StepBatch } from "../data/source";
+import { splitBatch, trainableVariables } from "../grad/batch";
+import type { Task } from "../grad/task";
+import { batchTensors, checkBatch } from "../grad/batch";
+import { ConfigError } from "../core/errors";
 
 /** Default relative finite-difference step: ε_f32^{1/3} = 2^{−23/3} ≈ 4.9e-3. */
 export const DEFAULT_FD_ETA = Math.cbrt(Math.pow(2, -23));
@@ -28,7 +30,7 @@ export interface HvpOptions extends GradientOptions {
 }
 
 function checkBatches(task: Task, batches: readonly StepBatch[]): number {
-  if (batches.length === 0) throw new Error("batches must not be empty");
+  if (batches.length === 0) throw new ConfigError("batches must not be empty");
   for (const b of batches) checkBatch(task, b);
   return batches.reduce((p, b) => p + b.size, 0);
 }
@@ -109,10 +111,11 @@ export function hessianVectorProduct(
   checkBatches(task, batches);
   const eta = opts.eta ?? DEFAULT_FD_ETA;
   if (!(Number.isFinite(eta) && eta > 0))
-    throw new Error(`eta must be a finite number > 0, got ${eta}`);
+    throw new ConfigError(`eta must be a finite number > 0, got ${eta}`);
   const vars = trainableVariables(model);
   for (const w of vars) {
-    if (v[w.name] == null) throw new Error(`direction v has no entry for variable '${w.name}'`);
+    if (v[w.name] == null)
+      throw new ConfigError(`direction v has no entry for variable '${w.name}'`);
   }
   const norms = tf.tidy(() =>
     tf.stack([
@@ -123,7 +126,7 @@ export function hessianVectorProduct(
   const [thetaSq, vSq] = norms.dataSync();
   norms.dispose();
   if (!(Number.isFinite(vSq) && vSq > 0))
-    throw new Error(`direction v must have a finite norm > 0, got |v|² = ${vSq}`);
+    throw new ConfigError(`direction v must have a finite norm > 0, got |v|² = ${vSq}`);
   const h = (eta * (1 + Math.sqrt(thetaSq))) / Math.sqrt(vSq);
   const saved = vars.map((w) => tf.clone(w));
   let plus: tf.NamedTensorMap | null = null;
@@ -225,9 +228,10 @@ export function estimateBNoise(
   const n = checkBatches(task, batches);
   const groupSize = opts.groupSize ?? 1;
   if (!Number.isInteger(groupSize) || groupSize < 1) {
-    throw new Error(`groupSize must be an integer >= 1, got ${groupSize}`);
+    throw new ConfigError(`groupSize must be an integer >= 1, got ${groupSize}`);
   }
-  if (n <= groupSize) throw new Error(`need more than groupSize = ${groupSize} examples, got ${n}`);
+  if (n <= groupSize)
+    throw new ConfigError(`need more than groupSize = ${groupSize} examples, got ${n}`);
   const groups: { batch: StepBatch; start: number; size: number }[] = [];
   for (const batch of batches) {
     let start = 0;
@@ -238,10 +242,11 @@ export function estimateBNoise(
   }
   const maxDir = opts.maxDirections ?? groups.length;
   if (!Number.isInteger(maxDir) || maxDir < 2) {
-    throw new Error(`maxDirections must be an integer >= 2, got ${maxDir}`);
+    throw new ConfigError(`maxDirections must be an integer >= 2, got ${maxDir}`);
   }
   const used = groups.slice(0, maxDir);
-  if (used.length < 2) throw new Error(`need at least 2 gradient samples, got ${used.length}`);
+  if (used.length < 2)
+    throw new ConfigError(`need at least 2 gradient samples, got ${used.length}`);
   const vars = trainableVariables(model);
   const training = opts.training ?? false;
 

@@ -14,9 +14,10 @@
  * batch-size bound B ≲ n·Δ is the noise scale B_simple + 1.
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import type { StepBatch } from "../train/step";
-import type { Task } from "../train/task";
-import { PerExampleOptions, perExampleGradSqNorms } from "./per-example";
+import type { StepBatch } from "../data/source";
+import type { Task } from "../grad/task";
+import { PerExampleOptions, perExampleGradSqNorms } from "../grad/per-example";
+import { ConfigError } from "../core/errors";
 
 /**
  * Gradient diversity Δ = Σ_i |∇L_i|² / |Σ_i ∇L_i|² from per-example squared norms and the
@@ -36,14 +37,14 @@ export function gradientDiversity(
   meanGradSqNorm: number,
 ): number {
   const n = perExampleSqNorms.length;
-  if (n === 0) throw new Error("perExampleSqNorms must not be empty");
+  if (n === 0) throw new ConfigError("perExampleSqNorms must not be empty");
   for (const s of perExampleSqNorms) {
     if (!(Number.isFinite(s) && s >= 0)) {
-      throw new Error(`perExampleSqNorms must be finite and >= 0, got ${s}`);
+      throw new ConfigError(`perExampleSqNorms must be finite and >= 0, got ${s}`);
     }
   }
   if (!(Number.isFinite(meanGradSqNorm) && meanGradSqNorm > 0)) {
-    throw new Error(`meanGradSqNorm must be a finite number > 0, got ${meanGradSqNorm}`);
+    throw new ConfigError(`meanGradSqNorm must be a finite number > 0, got ${meanGradSqNorm}`);
   }
   const sum = perExampleSqNorms.reduce((p, q) => p + q, 0);
   return sum / (n * n * meanGradSqNorm);
@@ -59,9 +60,9 @@ export function gradientDiversity(
  * @example bSimpleFromDiversity(4, 0.5); // 1
  */
 export function bSimpleFromDiversity(n: number, diversity: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer >= 1, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`n must be an integer >= 1, got ${n}`);
   if (!(Number.isFinite(diversity) && diversity > 0)) {
-    throw new Error(`diversity must be a finite number > 0, got ${diversity}`);
+    throw new ConfigError(`diversity must be a finite number > 0, got ${diversity}`);
   }
   return n * diversity - 1;
 }

@@ -4,23 +4,19 @@
  */
 
 // Unbiased estimators of |G|² and tr(Σ), the bias-corrected EMA, the noise-scale estimator
+export { checkMicroBatchNorms, microBatchEstimate } from "./micro-batch-estimate";
+export { emaInit, emaRead, emaUpdate, type EmaState } from "./ema";
+export { finitePopulationCorrection } from "./finite-population";
+export { gradNormLineFit } from "./grad-norm-line-fit";
 export {
-  checkMicroBatchNorms,
-  emaInit,
-  emaRead,
-  emaUpdate,
-  finitePopulationCorrection,
-  gradNormLineFit,
-  microBatchEstimate,
   noiseScaleEstimator,
-  twoBatchEstimate,
-  type EmaState,
-  type MicroBatchNorms,
-  type NoiseEstimate,
   type NoiseScaleEstimator,
   type NoiseScaleOptions,
   type NoiseScaleState,
-} from "./estimators";
+} from "./noise-scale-estimator";
+export { twoBatchEstimate } from "./two-batch";
+export { type NoiseEstimate } from "./types";
+export { type MicroBatchNorms } from "../grad/types";
 export { fitLine, type LineFit } from "./linfit";
 
 // Critical batch size from a sweep
@@ -31,22 +27,20 @@ export { bSimpleFromDiversity, gradientDiversity, measureGradientDiversity } fro
 
 // Gradients: micro-batch norms (optionally preconditioned), per-example norms
 export {
-  batchTensors,
-  checkBatch,
   checkPreconditioner,
   microBatchGradNorms,
-  sqNormOf,
   type MicroBatchOptions,
   type Preconditioner,
-} from "./grads";
+} from "../grad/micro-batch";
+export { batchTensors, checkBatch, sqNormOf } from "../grad/batch";
 export {
   denseTrickSupported,
   perExampleGradSqNorms,
   type PerExampleMethod,
   type PerExampleNorms,
   type PerExampleOptions,
-} from "./per-example";
-export { adamPreconditioner, disposePreconditioner } from "./adam";
+} from "../grad/per-example";
+export { adamPreconditioner, disposePreconditioner } from "./preconditioned-noise-scale";
 
 // Full noise scale B_noise by finite-difference Hessian-vector products
 export {
@@ -75,4 +69,4 @@ export {
   type MemoryModel,
   type ThroughputOptions,
   type ThroughputPoint,
-} from "./hardware";
+} from "../probes/hardware";

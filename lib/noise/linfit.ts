@@ -3,6 +3,7 @@
  * both `E|G_B|² = |G|² + tr(Σ)·(1/B)` (noise scale from many batch sizes) and
  * `S = S_min + E_min·(1/B)` (critical batch size from a sweep).
  */
+import { ConfigError } from "../core/errors";
 
 /** A fitted line `y ≈ intercept + slope·x` and how well it fits. */
 export interface LineFit {
@@ -33,15 +34,15 @@ export interface LineFit {
  */
 export function fitLine(xs: readonly number[], ys: readonly number[]): LineFit {
   if (xs.length !== ys.length) {
-    throw new Error(`fitLine: xs has ${xs.length} values but ys has ${ys.length}`);
+    throw new ConfigError(`fitLine: xs has ${xs.length} values but ys has ${ys.length}`);
   }
   for (let i = 0; i < xs.length; i++) {
     if (!Number.isFinite(xs[i]) || !Number.isFinite(ys[i])) {
-      throw new Error(`fitLine: point ${i} is not finite (x ${xs[i]}, y ${ys[i]})`);
+      throw new ConfigError(`fitLine: point ${i} is not finite (x ${xs[i]}, y ${ys[i]})`);
     }
   }
   if (new Set(xs).size < 2) {
-    throw new Error(`fitLine: need at least 2 distinct x values, got ${new Set(xs).size}`);
+    throw new ConfigError(`fitLine: need at least 2 distinct x values, got ${new Set(xs).size}`);
   }
   const n = xs.length;
   const xbar = xs.reduce((p, q) => p + q, 0) / n;

@@ -24,6 +24,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { checkRange, type NamedTensor } from "./base";
+import { ConfigError } from "../core/errors";
 
 /** Options of {@link Adam}; the defaults are `tf.train.adam`'s. */
 export interface AdamOptions {
@@ -99,7 +100,7 @@ export class Adam extends tf.Optimizer {
     const l = this.layout;
     const i = l?.names.indexOf(name) ?? -1;
     if (l == null || i < 0 || this.m == null || this.v == null) {
-      throw new Error(`Adam: no state for variable '${name}' (apply one update first)`);
+      throw new ConfigError(`Adam: no state for variable '${name}' (apply one update first)`);
     }
     const start = l.sizes.slice(0, i).reduce((p, q) => p + q, 0);
     const { m, v } = this;
@@ -155,9 +156,9 @@ export class Adam extends tf.Optimizer {
     if (pairs.length === 0) return;
     const vars = pairs.map(([name, g]) => {
       const value = tf.engine().registeredVariables[name];
-      if (value == null) throw new Error(`Adam: no variable named '${name}'`);
+      if (value == null) throw new ConfigError(`Adam: no variable named '${name}'`);
       if (!tf.util.arraysEqual(value.shape, g.shape)) {
-        throw new Error(
+        throw new ConfigError(
           `Adam: gradient of '${name}' has shape [${g.shape}], variable [${value.shape}]`,
         );
       }
@@ -215,7 +216,7 @@ export class Adam extends tf.Optimizer {
       const slot = name.slice(name.lastIndexOf("/") + 1);
       const variable = name.slice(0, name.lastIndexOf("/"));
       if (variable === "" || (slot !== "m" && slot !== "v")) {
-        throw new Error(`Adam.setWeights: '${name}' is not '<variable>/m' or '<variable>/v'`);
+        throw new ConfigError(`Adam.setWeights: '${name}' is not '<variable>/m' or '<variable>/v'`);
       }
       (slot === "m" ? ms : vs).set(variable, tensor);
     }
@@ -223,7 +224,9 @@ export class Adam extends tf.Optimizer {
     for (const n of names) {
       const v = vs.get(n);
       if (v == null || !tf.util.arraysEqual(v.shape, (ms.get(n) as tf.Tensor).shape)) {
-        throw new Error(`Adam.setWeights: '${n}/v' is missing or has another shape than '${n}/m'`);
+        throw new ConfigError(
+          `Adam.setWeights: '${n}/v' is missing or has another shape than '${n}/m'`,
+        );
       }
     }
     if (names.length === 0) {

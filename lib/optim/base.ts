@@ -9,6 +9,7 @@
  * wrong moments; here a variable's state follows its name.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { ConfigError } from "../core/errors";
 
 /** A named tensor, as tfjs optimizers exchange state and gradient lists (tfjs-core's
  * `NamedTensor`, which its index does not export). */
@@ -18,7 +19,7 @@ export interface NamedTensor {
 }
 
 /** Raised for an invalid optimizer option; the message names the option and the value. */
-export class OptimizerConfigError extends Error {
+export class OptimizerConfigError extends ConfigError {
   override name = "OptimizerConfigError";
 }
 
@@ -236,9 +237,9 @@ export abstract class SlotOptimizer extends tf.Optimizer {
       for (const [name, grad] of pairs) {
         if (grad == null) continue;
         const value = tf.engine().registeredVariables[name];
-        if (value == null) throw new Error(`${this.label}: no variable named '${name}'`);
+        if (value == null) throw new ConfigError(`${this.label}: no variable named '${name}'`);
         if (!tf.util.arraysEqual(value.shape, grad.shape)) {
-          throw new Error(
+          throw new ConfigError(
             `${this.label}: gradient of '${name}' has shape [${grad.shape}], variable [${value.shape}]`,
           );
         }
@@ -281,7 +282,7 @@ export abstract class SlotOptimizer extends tf.Optimizer {
       const cut = name.lastIndexOf("/");
       const slot = cut < 0 ? "" : name.slice(cut + 1);
       if (cut <= 0 || !this.slotNames.includes(slot)) {
-        throw new Error(
+        throw new ConfigError(
           `${this.label}.setWeights: '${name}' is not '<variable>/<slot>' with slot in ${this.slotNames.join(", ")}`,
         );
       }

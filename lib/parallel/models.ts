@@ -2,6 +2,7 @@
 import * as tfl from "@tensorflow/tfjs-layers";
 import { gapCnn, mlp, smallCnn } from "../models/small";
 import { ModelSpec } from "./protocol";
+import { ConfigError } from "../core/errors";
 
 /**
  * @throws Error for an unknown builder name.
@@ -16,7 +17,7 @@ export function buildReplicaModel(spec: ModelSpec): tfl.LayersModel {
     case "mlp":
       return mlp({ ...opts, hidden: spec.hidden });
     default:
-      throw new Error(
+      throw new ConfigError(
         `model.builder: unknown value '${String((spec as { builder: unknown }).builder)}' (valid: smallCnn, gapCnn, mlp)`,
       );
   }

@@ -8,10 +8,11 @@
  */
 import * as path from "path";
 import { Worker } from "worker_threads";
-import { StepResult } from "../train/step";
+import { StepResult } from "../grad/types";
 import { currentBackend, initBackend } from "../backend";
 import { buildReplicaModel } from "./models";
 import { DataSpec, FromWorker, ModelSpec, StepReply, ToWorker } from "./protocol";
+import { ConfigError } from "../core/errors";
 
 /** Options of {@link createReplicaGroup}. */
 export interface ReplicaGroupOptions {
@@ -54,7 +55,8 @@ export function shardSizes(batchSize: number, replicas: number): number[] {
  */
 export async function createReplicaGroup(opts: ReplicaGroupOptions): Promise<ReplicaGroup> {
   const K = opts.replicas;
-  if (!Number.isInteger(K) || K < 1) throw new Error(`replicas must be an integer >= 1, got ${K}`);
+  if (!Number.isInteger(K) || K < 1)
+    throw new ConfigError(`replicas must be an integer >= 1, got ${K}`);
   // Count the parameters on a throwaway copy (needs a backend in this thread too).
   if (currentBackend() == null) await initBackend(opts.backend ?? "wasm");
   const probe = buildReplicaModel(opts.model);
@@ -118,7 +120,7 @@ export async function createReplicaGroup(opts: ReplicaGroupOptions): Promise<Rep
       const B = indices.length;
       const sizes = shardSizes(B, K);
       if (sizes.some((s) => s === 0))
-        throw new Error(`batch size ${B} is smaller than the number of replicas ${K}`);
+        throw new ConfigError(`batch size ${B} is smaller than the number of replicas ${K}`);
       const replies = workers.map((_, rank) => waitFor(rank));
       let off = 0;
       sizes.forEach((s, rank) => {

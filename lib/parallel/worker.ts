@@ -11,12 +11,14 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../backend";
 import { loadFashionMnist } from "../data/fashion-mnist";
 import { subset } from "../data/dataset";
-import { classificationTask, Task } from "../train/task";
-import { classificationSource } from "../train/sources";
-import { DataSource } from "../train/loop";
-import { setLearningRate, trainableVariables } from "../train/step";
+import { classificationTask, Task } from "../grad/task";
+import { classificationSource } from "../data/source";
+import { DataSource } from "../data/source";
+import { setLearningRate } from "../optim/learning-rate";
+import { trainableVariables } from "../grad/batch";
 import { buildReplicaModel } from "./models";
 import { FromWorker, InitMessage, StepMessage, ToWorker } from "./protocol";
+import { ConfigError } from "../core/errors";
 
 /** Waits until all `n` parties arrive (generation-counting barrier on Int32 cells [count, gen]). */
 export function barrierWait(cells: Int32Array, n: number): void {
@@ -70,7 +72,7 @@ async function setup(msg: InitMessage): Promise<Replica> {
   const sizes = vars.map((v) => v.size);
   const total = sizes.reduce((p, q) => p + q, 0);
   if (total !== msg.parameters) {
-    throw new Error(
+    throw new ConfigError(
       `replica ${msg.rank}: model has ${total} parameters, coordinator expected ${msg.parameters}`,
     );
   }
@@ -160,10 +162,10 @@ if (port != null) {
           parameters: msg.parameters,
         } satisfies FromWorker);
       } else if (msg.type === "step") {
-        if (replica == null) throw new Error("step before init");
+        if (replica == null) throw new ConfigError("step before init");
         port.postMessage(step(replica, msg));
       } else if (msg.type === "weights") {
-        if (replica == null) throw new Error("weights before init");
+        if (replica == null) throw new ConfigError("weights before init");
         const r = replica;
         const values = tf.tidy(
           () => tf.concat(r.vars.map((v) => tf.reshape(v, [-1]))).dataSync() as Float32Array,

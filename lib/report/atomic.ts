@@ -5,6 +5,7 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { ConfigError } from "../core/errors";
 
 /**
  * Writes a file atomically: `write(tmp)` fills a temporary file beside `target` (same folder, so
@@ -21,7 +22,7 @@ import * as path from "path";
  */
 export function atomicWrite(target: string, write: (tmpPath: string) => void): string {
   if (typeof target !== "string" || target.length === 0) {
-    throw new TypeError(`target: must be a non-empty path, got ${JSON.stringify(target)}`);
+    throw new ConfigError(`target: must be a non-empty path, got ${JSON.stringify(target)}`);
   }
   const abs = path.resolve(target);
   fs.mkdirSync(path.dirname(abs), { recursive: true });

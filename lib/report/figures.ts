@@ -7,7 +7,8 @@
  */
 import type { Data, Layout } from "plotly.js-dist-min";
 import { groupRuns } from "./runlog";
-import type { RunLogRow } from "./runlog-types";
+import type { RunLogRow } from "../train/types";
+import { ConfigError } from "../core/errors";
 
 /** Any plotly figure as plain JSON: what {@link renderHtmlReport} accepts. */
 export interface Figure {
@@ -128,21 +129,21 @@ const SHAPES: readonly LineTrace["line"]["shape"][] = ["linear", "hv", "vh"];
 const DASHES: readonly LineTrace["line"]["dash"][] = ["solid", "dash", "dot"];
 
 function checkString(v: unknown, param: string): string {
-  if (typeof v !== "string") throw new TypeError(`${param}: must be a string, got ${String(v)}`);
+  if (typeof v !== "string") throw new ConfigError(`${param}: must be a string, got ${String(v)}`);
   return v;
 }
 
 function checkOneOf<T>(v: unknown, allowed: readonly T[], param: string): T | undefined {
   if (v === undefined || allowed.includes(v as T)) return v as T | undefined;
-  throw new RangeError(`${param}: must be one of ${allowed.join(", ")}, got ${String(v)}`);
+  throw new ConfigError(`${param}: must be one of ${allowed.join(", ")}, got ${String(v)}`);
 }
 
 function toValues(v: unknown, param: string): (number | null)[] {
-  if (!Array.isArray(v)) throw new TypeError(`${param}: must be an array, got ${String(v)}`);
+  if (!Array.isArray(v)) throw new ConfigError(`${param}: must be an array, got ${String(v)}`);
   return v.map((e, i) => {
     if (e === null) return null;
     if (typeof e !== "number") {
-      throw new TypeError(`${param}[${i}]: must be a number or null, got ${JSON.stringify(e)}`);
+      throw new ConfigError(`${param}[${i}]: must be a number or null, got ${JSON.stringify(e)}`);
     }
     return Number.isFinite(e) ? e : null;
   });
@@ -168,20 +169,22 @@ function toValues(v: unknown, param: string): (number | null)[] {
  */
 export function lineFigure(spec: LineFigureSpec): LineFigure {
   if (spec === null || typeof spec !== "object") {
-    throw new TypeError(`spec: must be an object, got ${String(spec)}`);
+    throw new ConfigError(`spec: must be an object, got ${String(spec)}`);
   }
   const title = checkString(spec.title, "title");
   const xTitle = checkString(spec.xTitle, "xTitle");
   const yTitle = checkString(spec.yTitle, "yTitle");
   if (!Array.isArray(spec.series)) {
-    throw new TypeError(`series: must be an array, got ${String(spec.series)}`);
+    throw new ConfigError(`series: must be an array, got ${String(spec.series)}`);
   }
   const data = spec.series.map((s: LineSeries, i): LineTrace => {
     const p = `series[${i}]`;
     const x = toValues(s?.x, `${p}.x`);
     const y = toValues(s?.y, `${p}.y`);
     if (x.length !== y.length) {
-      throw new RangeError(`${p}: x and y must have equal length, got ${x.length} and ${y.length}`);
+      throw new ConfigError(
+        `${p}: x and y must have equal length, got ${x.length} and ${y.length}`,
+      );
     }
     const trace: LineTrace = {
       type: "scatter",
@@ -222,7 +225,7 @@ export function lineFigure(spec: LineFigureSpec): LineFigure {
 function checkX(x: unknown): RunLogX {
   const v = checkOneOf(x, RUN_LOG_X, "x");
   if (v === undefined)
-    throw new RangeError(`x: must be one of ${RUN_LOG_X.join(", ")}, got undefined`);
+    throw new ConfigError(`x: must be one of ${RUN_LOG_X.join(", ")}, got undefined`);
   return v;
 }
 

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import { atomicWrite } from "./atomic";
 import type { Figure } from "./figures";
 import { summaryDisplayColumns, type RunSummary } from "./summary";
+import { ConfigError } from "../core/errors";
 
 /** Arguments of {@link renderHtmlReport}. */
 export interface HtmlReportOptions {
@@ -32,7 +33,9 @@ export function plotlyBundlePath(): string {
   try {
     return require.resolve("plotly.js-dist-min");
   } catch (e) {
-    throw new Error(`plotly.js-dist-min is not installed: ${(e as Error).message.split("\n")[0]}`);
+    throw new ConfigError(
+      `plotly.js-dist-min is not installed: ${(e as Error).message.split("\n")[0]}`,
+    );
   }
 }
 
@@ -46,7 +49,8 @@ export function plotlyBundlePath(): string {
  * escapeHtml("<b>&</b>"); // "&lt;b&gt;&amp;&lt;/b&gt;"
  */
 export function escapeHtml(text: string): string {
-  if (typeof text !== "string") throw new TypeError(`text: must be a string, got ${String(text)}`);
+  if (typeof text !== "string")
+    throw new ConfigError(`text: must be a string, got ${String(text)}`);
   const map: Record<string, string> = {
     "&": "&amp;",
     "<": "&lt;",
@@ -75,7 +79,7 @@ function plotlyBundleForScript(): string {
   const src = fs.readFileSync(file, "utf8").replace(/<\/(script)/gi, "<\\/$1");
   // "<!--" followed by "<script" would switch the HTML parser to its double-escaped state.
   if (src.includes("<!--") && /<script/i.test(src)) {
-    throw new Error(`${file}: holds "<!--" and "<script"; it cannot be inlined safely`);
+    throw new ConfigError(`${file}: holds "<!--" and "<script"; it cannot be inlined safely`);
   }
   return src;
 }
@@ -139,39 +143,39 @@ div.figure{height:480px;margin:1.5rem 0}`;
  */
 export function renderHtmlReport(opts: HtmlReportOptions): string {
   if (opts === null || typeof opts !== "object") {
-    throw new TypeError(`opts: must be an object, got ${String(opts)}`);
+    throw new ConfigError(`opts: must be an object, got ${String(opts)}`);
   }
   const { title, summaryTable, figures, notes = [] } = opts;
   if (typeof title !== "string")
-    throw new TypeError(`title: must be a string, got ${String(title)}`);
+    throw new ConfigError(`title: must be a string, got ${String(title)}`);
   if (!Array.isArray(figures)) {
-    throw new TypeError(`figures: must be an array, got ${String(figures)}`);
+    throw new ConfigError(`figures: must be an array, got ${String(figures)}`);
   }
   if (summaryTable !== undefined && !Array.isArray(summaryTable)) {
-    throw new TypeError(
+    throw new ConfigError(
       `summaryTable: must be an array of run summaries, got ${String(summaryTable)}`,
     );
   }
-  if (!Array.isArray(notes)) throw new TypeError(`notes: must be an array, got ${String(notes)}`);
+  if (!Array.isArray(notes)) throw new ConfigError(`notes: must be an array, got ${String(notes)}`);
   const noteHtml = notes.map((n, i) => {
     if (typeof n !== "string") {
-      throw new TypeError(`notes[${i}]: must be a string, got ${String(n)}`);
+      throw new ConfigError(`notes[${i}]: must be a string, got ${String(n)}`);
     }
     return `<p class="note">${escapeHtml(n)}</p>`;
   });
   const calls = figures.map((f: Figure, i) => {
     if (f === null || typeof f !== "object" || !Array.isArray(f.data)) {
-      throw new TypeError(`figures[${i}]: must be a plotly figure { data: [...], layout }`);
+      throw new ConfigError(`figures[${i}]: must be a plotly figure { data: [...], layout }`);
     }
     if (f.layout !== undefined && (f.layout === null || typeof f.layout !== "object")) {
-      throw new TypeError(`figures[${i}].layout: must be an object, got ${String(f.layout)}`);
+      throw new ConfigError(`figures[${i}].layout: must be an object, got ${String(f.layout)}`);
     }
     let data: string, layout: string;
     try {
       data = scriptJson(f.data);
       layout = scriptJson(f.layout ?? {});
     } catch (e) {
-      throw new TypeError(`figures[${i}]: is not JSON-serialisable: ${(e as Error).message}`);
+      throw new ConfigError(`figures[${i}]: is not JSON-serialisable: ${(e as Error).message}`);
     }
     return `Plotly.newPlot(${scriptJson(`figure-${i + 1}`)}, ${data}, ${layout}, {"responsive":true,"displaylogo":false});`;
   });
@@ -212,7 +216,7 @@ export function renderHtmlReport(opts: HtmlReportOptions): string {
  */
 export function writeHtmlReport(file: string, opts: HtmlReportOptions): string {
   if (typeof file !== "string" || file.length === 0) {
-    throw new TypeError(`file: must be a non-empty path, got ${JSON.stringify(file)}`);
+    throw new ConfigError(`file: must be a non-empty path, got ${JSON.stringify(file)}`);
   }
   const html = renderHtmlReport(opts);
   return atomicWrite(file, (tmp) => fs.writeFileSync(tmp, html, "utf8"));

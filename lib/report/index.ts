@@ -4,7 +4,7 @@
  */
 
 // Run-log rows and their columns
-export { RUN_LOG_COLUMNS, type RunLogRow } from "./runlog-types";
+export { RUN_LOG_COLUMNS, type RunLogRow } from "../train/types";
 
 // Run logs as DataFrames and files
 export {

@@ -21,6 +21,7 @@
 import * as fs from "fs";
 import type { Figure } from "./figures";
 import { escapeHtml, plotlyBundlePath } from "./html";
+import { ConfigError } from "../core/errors";
 
 /** Where the `show*` helpers write: tslab's `display` has this shape. */
 export interface NotebookDisplay {
@@ -90,7 +91,7 @@ export function tslabDisplay(): NotebookDisplay {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require("tslab") as { display: NotebookDisplay };
   } catch (e) {
-    throw new Error(
+    throw new ConfigError(
       `the notebook display needs tslab (a development dependency; run npm install): ${(e as Error).message.split("\n")[0]}`,
     );
   }
@@ -101,7 +102,7 @@ export function tslabDisplay(): NotebookDisplay {
     } catch (e) {
       // tslab throws a bare "Not ready" outside a running kernel cell.
       if ((e as Error).message === "Not ready") {
-        throw new Error(
+        throw new ConfigError(
           "the notebook display works only inside a tslab kernel cell (pass `display` to write elsewhere)",
         );
       }
@@ -130,7 +131,7 @@ export function plotlyBundleScript(): string {
     const file = plotlyBundlePath();
     const src = fs.readFileSync(file, "utf8").replace(/<\/(script)/gi, "<\\/$1");
     if (src.includes("<!--") && /<script/i.test(src)) {
-      throw new Error(`${file}: holds "<!--" and "<script"; it cannot be inlined safely`);
+      throw new ConfigError(`${file}: holds "<!--" and "<script"; it cannot be inlined safely`);
     }
     bundleCache = `<script>\n${src}\n</script>`;
   }
@@ -143,7 +144,7 @@ export function plotlyBundleScript(): string {
  */
 function scriptJson(value: unknown): string {
   const json = JSON.stringify(value);
-  if (json === undefined) throw new TypeError("value is not JSON-serialisable");
+  if (json === undefined) throw new ConfigError("value is not JSON-serialisable");
   return json.replace(
     /[<>&\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
@@ -164,13 +165,13 @@ export interface ChartHtmlOptions {
 
 function checkFigure(figure: Figure): void {
   if (figure === null || typeof figure !== "object" || !Array.isArray(figure.data)) {
-    throw new TypeError("figure: must be a plotly figure { data: [...], layout }");
+    throw new ConfigError("figure: must be a plotly figure { data: [...], layout }");
   }
   if (
     figure.layout !== undefined &&
     (figure.layout === null || typeof figure.layout !== "object")
   ) {
-    throw new TypeError(`figure.layout: must be an object, got ${String(figure.layout)}`);
+    throw new ConfigError(`figure.layout: must be an object, got ${String(figure.layout)}`);
   }
 }
 
@@ -193,15 +194,15 @@ function checkFigure(figure: Figure): void {
 export function chartHtml(figure: Figure, opts: ChartHtmlOptions): string {
   checkFigure(figure);
   if (typeof opts.id !== "string" || !/^[A-Za-z][\w-]*$/.test(opts.id)) {
-    throw new RangeError(`id: must be letters, digits, - or _, got ${String(opts.id)}`);
+    throw new ConfigError(`id: must be letters, digits, - or _, got ${String(opts.id)}`);
   }
   if (!Number.isInteger(opts.index) || opts.index < 1) {
-    throw new RangeError(`index: must be an integer >= 1, got ${opts.index}`);
+    throw new ConfigError(`index: must be an integer >= 1, got ${opts.index}`);
   }
   const layoutHeight = (figure.layout as { height?: unknown } | undefined)?.height;
   const height = opts.height ?? (typeof layoutHeight === "number" ? layoutHeight : 420);
   if (!(Number.isFinite(height) && height > 0)) {
-    throw new RangeError(`height: must be a number > 0, got ${height}`);
+    throw new ConfigError(`height: must be a number > 0, got ${height}`);
   }
   let data: string;
   let layout: string;
@@ -209,7 +210,7 @@ export function chartHtml(figure: Figure, opts: ChartHtmlOptions): string {
     data = scriptJson(figure.data);
     layout = scriptJson(figure.layout ?? {});
   } catch (e) {
-    throw new TypeError(`figure: is not JSON-serialisable: ${(e as Error).message}`);
+    throw new ConfigError(`figure: is not JSON-serialisable: ${(e as Error).message}`);
   }
   const draw = [
     "(function () {",
@@ -353,11 +354,11 @@ export function tableHtml(
 ): string {
   const digits = opts.digits ?? 4;
   if (!Number.isInteger(digits) || digits < 1 || digits > 17) {
-    throw new RangeError(`digits: must be an integer in [1, 17], got ${digits}`);
+    throw new ConfigError(`digits: must be an integer in [1, 17], got ${digits}`);
   }
   const maxRows = opts.maxRows ?? 100;
   if (!Number.isInteger(maxRows) || maxRows < 0) {
-    throw new RangeError(`maxRows: must be an integer >= 0, got ${maxRows}`);
+    throw new ConfigError(`maxRows: must be an integer >= 0, got ${maxRows}`);
   }
   let columns: string[];
   let rows: Record<string, unknown>[];
@@ -367,7 +368,7 @@ export function tableHtml(
   } else if (Array.isArray(data)) {
     rows = data.map((r, i) => {
       if (r === null || typeof r !== "object") {
-        throw new TypeError(`data[${i}]: must be an object, got ${String(r)}`);
+        throw new ConfigError(`data[${i}]: must be an object, got ${String(r)}`);
       }
       return r as Record<string, unknown>;
     });
@@ -375,7 +376,7 @@ export function tableHtml(
     for (const r of rows) for (const k of Object.keys(r)) seen.add(k);
     columns = [...seen];
   } else {
-    throw new TypeError("data: must be a DataFrame or an array of row objects");
+    throw new ConfigError("data: must be a DataFrame or an array of row objects");
   }
   const shown = rows.slice(0, maxRows);
   const cell = (col: string, v: unknown): string => {
@@ -430,7 +431,7 @@ export function showTable(
  */
 export function showMarkdown(markdown: string, opts: { display?: NotebookDisplay } = {}): void {
   if (typeof markdown !== "string") {
-    throw new TypeError(`markdown: must be a string, got ${String(markdown)}`);
+    throw new ConfigError(`markdown: must be a string, got ${String(markdown)}`);
   }
   (opts.display ?? tslabDisplay()).markdown(markdown);
 }

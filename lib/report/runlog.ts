@@ -11,7 +11,8 @@ import * as fs from "fs";
 import * as path from "path";
 import pl, { type DataType } from "nodejs-polars";
 import { atomicWrite } from "./atomic";
-import { RUN_LOG_COLUMNS, type RunLogRow } from "./runlog-types";
+import { RUN_LOG_COLUMNS, type RunLogRow } from "../train/types";
+import { ConfigError } from "../core/errors";
 
 /** Field names of {@link RunLogRow} in column order. */
 export const RUN_LOG_FIELDS = Object.freeze(
@@ -97,16 +98,16 @@ function show(v: unknown): string {
  *   learningRate: 0.1, trainLoss: 2.3, testLoss: null, testAccuracy: null, wallClock: 0.5 }]);
  */
 export function validateRunLogRows(rows: readonly RunLogRow[], param = "rows"): void {
-  if (!Array.isArray(rows)) throw new TypeError(`${param}: must be an array, got ${show(rows)}`);
+  if (!Array.isArray(rows)) throw new ConfigError(`${param}: must be an array, got ${show(rows)}`);
   rows.forEach((row, i) => {
     if (row === null || typeof row !== "object") {
-      throw new TypeError(`${param}[${i}]: must be a run-log row object, got ${show(row)}`);
+      throw new ConfigError(`${param}[${i}]: must be a run-log row object, got ${show(row)}`);
     }
     for (const field of RUN_LOG_FIELDS) {
       const v = (row as unknown as Record<string, unknown>)[field];
       const problem = CHECKS[field](v);
       if (problem !== null) {
-        throw new RangeError(`${param}[${i}].${field} ${problem}, got ${show(v)}`);
+        throw new ConfigError(`${param}[${i}].${field} ${problem}, got ${show(v)}`);
       }
     }
   });
@@ -153,7 +154,7 @@ function selectRunLogColumns(df: pl.DataFrame, source: string): pl.DataFrame {
   }
   const missing = RUN_LOG_FIELDS.map((f) => RUN_LOG_COLUMNS[f]).filter((c) => !present.has(c));
   if (missing.length > 0) {
-    throw new RangeError(
+    throw new ConfigError(
       `${source}: missing run-log column${missing.length > 1 ? "s" : ""} ` +
         `${missing.map((c) => `"${c}"`).join(", ")} (has: ${df.columns.join(", ") || "none"})`,
     );
@@ -183,14 +184,14 @@ function selectRunLogColumns(df: pl.DataFrame, source: string): pl.DataFrame {
  */
 export function dataFrameToRunLog(df: pl.DataFrame, source = "df"): RunLogRow[] {
   if (df === null || typeof df !== "object" || !Array.isArray(df.columns)) {
-    throw new TypeError(`${source}: must be a nodejs-polars DataFrame, got ${show(df)}`);
+    throw new ConfigError(`${source}: must be a nodejs-polars DataFrame, got ${show(df)}`);
   }
   let frame: pl.DataFrame;
   try {
     frame = selectRunLogColumns(df, source);
   } catch (e) {
     if (e instanceof RangeError) throw e;
-    throw new RangeError(`${source}: cannot parse run-log columns: ${(e as Error).message}`);
+    throw new ConfigError(`${source}: cannot parse run-log columns: ${(e as Error).message}`);
   }
   const columns = RUN_LOG_FIELDS.map((f) =>
     frame
@@ -216,7 +217,7 @@ export function dataFrameToRunLog(df: pl.DataFrame, source = "df"): RunLogRow[] 
 
 function checkName(value: unknown, param: string): string {
   if (typeof value !== "string" || value.length === 0) {
-    throw new TypeError(`${param}: must be a non-empty string, got ${show(value)}`);
+    throw new ConfigError(`${param}: must be a non-empty string, got ${show(value)}`);
   }
   return value;
 }
@@ -245,7 +246,7 @@ export function writeRunLog(
   checkName(dir, "dir");
   checkName(basename, "basename");
   if (/[\\/]/.test(basename) || basename === "." || basename === "..") {
-    throw new TypeError(`basename: must be a plain file name, got ${JSON.stringify(basename)}`);
+    throw new ConfigError(`basename: must be a plain file name, got ${JSON.stringify(basename)}`);
   }
   const df = runLogToDataFrame(rows);
   const csv = atomicWrite(path.join(dir, `${basename}.csv`), (tmp) => df.writeCSV(tmp));
@@ -273,9 +274,9 @@ export function readRunLog(file: string): RunLogRow[] {
   checkName(file, "file");
   const ext = path.extname(file).toLowerCase();
   if (ext !== ".csv" && ext !== ".parquet") {
-    throw new TypeError(`file: must end in .csv or .parquet, got ${JSON.stringify(file)}`);
+    throw new ConfigError(`file: must end in .csv or .parquet, got ${JSON.stringify(file)}`);
   }
-  if (!fs.existsSync(file)) throw new Error(`file: ${JSON.stringify(file)} does not exist`);
+  if (!fs.existsSync(file)) throw new ConfigError(`file: ${JSON.stringify(file)} does not exist`);
   let df: pl.DataFrame;
   try {
     // inferSchemaLength 0 reads every CSV column as Utf8; selectRunLogColumns then parses the
@@ -283,7 +284,7 @@ export function readRunLog(file: string): RunLogRow[] {
     // still becomes Float64.
     df = ext === ".csv" ? pl.readCSV(file, { inferSchemaLength: 0 }) : pl.readParquet(file);
   } catch (e) {
-    throw new Error(`file: cannot read ${JSON.stringify(file)}: ${(e as Error).message}`);
+    throw new ConfigError(`file: cannot read ${JSON.stringify(file)}: ${(e as Error).message}`);
   }
   return dataFrameToRunLog(df, JSON.stringify(file));
 }
@@ -311,7 +312,7 @@ export function groupRuns(rows: readonly RunLogRow[]): Map<string, RunLogRow[]> 
     list.sort((a, b) => a.step - b.step);
     for (let i = 1; i < list.length; i++) {
       if (list[i].step === list[i - 1].step) {
-        throw new RangeError(`rows: run ${JSON.stringify(run)} logs step ${list[i].step} twice`);
+        throw new ConfigError(`rows: run ${JSON.stringify(run)} logs step ${list[i].step} twice`);
       }
     }
   }

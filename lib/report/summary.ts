@@ -6,7 +6,8 @@
  */
 import pl from "nodejs-polars";
 import { groupRuns } from "./runlog";
-import type { RunLogRow } from "./runlog-types";
+import type { RunLogRow } from "../train/types";
+import { ConfigError } from "../core/errors";
 
 /** One run's summary, from {@link summariseRuns}. */
 export interface RunSummary {
@@ -93,7 +94,7 @@ function lastWhere<T>(list: readonly T[], pred: (x: T) => boolean): T | undefine
 export function summariseRuns(rows: readonly RunLogRow[], options: SummariseOptions): RunSummary[] {
   const target = options?.targetAccuracy;
   if (typeof target !== "number" || !(target >= 0 && target <= 1)) {
-    throw new RangeError(`targetAccuracy: must be a number in [0, 1], got ${String(target)}`);
+    throw new ConfigError(`targetAccuracy: must be a number in [0, 1], got ${String(target)}`);
   }
   return [...groupRuns(rows)].map(([run, list]) => {
     const last = list[list.length - 1];
@@ -118,17 +119,17 @@ export function summariseRuns(rows: readonly RunLogRow[], options: SummariseOpti
 
 function checkSummaries(summaries: readonly RunSummary[]): void {
   if (!Array.isArray(summaries)) {
-    throw new TypeError(`summaries: must be an array, got ${String(summaries)}`);
+    throw new ConfigError(`summaries: must be an array, got ${String(summaries)}`);
   }
   summaries.forEach((s, i) => {
     if (s === null || typeof s !== "object" || typeof s.run !== "string") {
-      throw new TypeError(`summaries[${i}]: must be a RunSummary with a string run`);
+      throw new ConfigError(`summaries[${i}]: must be a RunSummary with a string run`);
     }
     for (const f of SUMMARY_FIELDS.slice(1)) {
       const v = s[f];
       const nullable = NULLABLE_FIELDS.has(f);
       if (typeof v !== "number" && !(nullable && v === null)) {
-        throw new TypeError(
+        throw new ConfigError(
           `summaries[${i}].${f}: must be a number${nullable ? " or null" : ""}, got ${String(v)}`,
         );
       }

@@ -8,9 +8,9 @@ export {
   requireNumber,
   type BatchSchedule,
   type Decision,
-  type NoiseObservation,
   type Observation,
 } from "./types";
+export { type NoiseObservation } from "../noise/types";
 
 // Shared pieces: anti-flapping, the B_max cap
 export { applyChangeThreshold, DEFAULT_CHANGE_THRESHOLD } from "./threshold";

@@ -2,14 +2,8 @@
  * Learning-rate rules for a changing batch size, as pure functions of (B, B_0), and a
  * schedule wrapper that applies one to any {@link BatchSchedule}.
  */
-import {
-  BatchSchedule,
-  NoiseObservation,
-  Observation,
-  requireInRange,
-  requireInt,
-  requireNumber,
-} from "./types";
+import { BatchSchedule, Observation, requireInRange, requireInt, requireNumber } from "./types";
+import { NoiseObservation } from "../noise/types";
 
 /**
  * Linear scaling rule: `lr(B) / lr(B_0) = B / B_0` — Goyal et al. (2017, "Accurate, Large

@@ -1,7 +1,12 @@
 /**
- * The interface every batch-size schedule implements (DESIGN.md §4): a pure state machine
+ * The interface every batch-size schedule implements (docs/design.md §4): a pure state machine
  * whose state is plain JSON, so checkpoints can round-trip it.
  */
+import { ConfigError } from "../core/errors";
+import * as validate from "../core/validate";
+import type { NoiseObservation } from "../noise/types";
+
+export type { NoiseObservation };
 
 /** What the training loop tells a schedule before each model update. */
 export interface Observation {
@@ -28,16 +33,6 @@ export interface Observation {
    * tr(Σ), and B_simple = tr(Σ)/|G|²), or null when no estimator runs or it has no estimate yet.
    */
   noise: NoiseObservation | null;
-}
-
-/** The noise-scale estimates a schedule may use (McCandlish et al. 2018, App. A.1). */
-export interface NoiseObservation {
-  /** EMA estimate of |G|², the squared norm of the true gradient. */
-  gradSqNorm: number;
-  /** EMA estimate of tr(Σ), the trace of the per-example gradient covariance. */
-  traceSigma: number;
-  /** B_simple = tr(Σ)/|G|² (ratio of the EMAs), or null when |G|² ≤ 0. */
-  bSimple: number | null;
 }
 
 /** A schedule's decision for the next model update. */
@@ -68,50 +63,23 @@ export interface BatchSchedule<S = unknown> {
 }
 
 /** Raised for invalid schedule parameters; the message names the parameter and value. */
-export class ScheduleConfigError extends Error {
+export class ScheduleConfigError extends ConfigError {
   override name = "ScheduleConfigError";
 }
 
-/** Validates an integer ≥ `min`; throws {@link ScheduleConfigError} naming the parameter. */
-export function requireInt(name: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) {
-    throw new ScheduleConfigError(`${name} must be an integer >= ${min}, got ${value}`);
-  }
-}
+/** {@link validate.requireInt} throwing {@link ScheduleConfigError}. */
+export const requireInt = (name: string, value: number, min: number): void =>
+  validate.requireInt(name, value, min, ScheduleConfigError);
 
-/** Validates a finite number > `min` (or ≥ when `inclusive`). */
-export function requireNumber(name: string, value: number, min: number, inclusive = false): void {
-  const ok = Number.isFinite(value) && (inclusive ? value >= min : value > min);
-  if (!ok)
-    throw new ScheduleConfigError(
-      `${name} must be a finite number ${inclusive ? ">=" : ">"} ${min}, got ${value}`,
-    );
-}
+/** {@link validate.requireNumber} throwing {@link ScheduleConfigError}. */
+export const requireNumber = (name: string, value: number, min: number, inclusive = false): void =>
+  validate.requireNumber(name, value, min, inclusive, ScheduleConfigError);
 
-/**
- * Validates a finite number in the interval from `lo` to `hi`; each end is closed unless
- * `loOpen` / `hiOpen` is set.
- *
- * @param name - The parameter's name, used in the message.
- * @param value - The value to check.
- * @param lo - Lower end of the interval.
- * @param hi - Upper end of the interval.
- * @param open - `loOpen` / `hiOpen`: exclude that end (default: both closed).
- * @throws ScheduleConfigError naming the parameter, the interval and the value, e.g.
- *   `rho must be a finite number in [0, 1), got 1`.
- * @example requireInRange("rho", 0.9, 0, 1, { hiOpen: true }) // ok
- */
-export function requireInRange(
+/** {@link validate.requireInRange} throwing {@link ScheduleConfigError}. */
+export const requireInRange = (
   name: string,
   value: number,
   lo: number,
   hi: number,
   open: { loOpen?: boolean; hiOpen?: boolean } = {},
-): void {
-  const okLo = open.loOpen ? value > lo : value >= lo;
-  const okHi = open.hiOpen ? value < hi : value <= hi;
-  if (!(Number.isFinite(value) && okLo && okHi)) {
-    const interval = `${open.loOpen ? "(" : "["}${lo}, ${hi}${open.hiOpen ? ")" : "]"}`;
-    throw new ScheduleConfigError(`${name} must be a finite number in ${interval}, got ${value}`);
-  }
-}
+): void => validate.requireInRange(name, value, lo, hi, open, ScheduleConfigError);

@@ -9,6 +9,7 @@
  */
 import { samplerInit, sampleBatch, SamplerState } from "../data/sampler";
 import { BatchSchedule, Observation } from "../schedules/types";
+import { ConfigError } from "../core/errors";
 
 // pure-rand 8 publishes its modules only through package.json "exports" subpaths (see
 // lib/data/sampler.ts): load by subpath, type via the lib/ files.
@@ -86,12 +87,12 @@ function gaussianStream(seed: number): () => number {
 
 function checkInt(name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min)
-    throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
+    throw new ConfigError(`${name} must be an integer >= ${min}, got ${v}`);
 }
 
 function checkNum(name: string, v: number, min: number): void {
   if (!(Number.isFinite(v) && v >= min))
-    throw new Error(`${name} must be a finite number >= ${min}, got ${v}`);
+    throw new ConfigError(`${name} must be a finite number >= ${min}, got ${v}`);
 }
 
 /**
@@ -112,7 +113,7 @@ export function choleskySolve(M: Float64Array, r: Float64Array): Float64Array {
       let s = M[i * d + j];
       for (let k = 0; k < j; k++) s -= R[i * d + k] * R[j * d + k];
       if (i === j) {
-        if (!(s > 0)) throw new Error(`matrix is not positive definite (pivot ${i}: ${s})`);
+        if (!(s > 0)) throw new ConfigError(`matrix is not positive definite (pivot ${i}: ${s})`);
         R[i * d + i] = Math.sqrt(s);
       } else {
         R[i * d + j] = s / R[j * d + j];
@@ -210,7 +211,8 @@ export function makeLeastSquares(opts: LeastSquaresOptions = {}): LeastSquaresPr
   const signal = opts.signal ?? 1;
   checkInt("d", d, 1);
   checkInt("n", n, Math.max(d, 2));
-  if (!Number.isSafeInteger(seed)) throw new Error(`seed must be a safe integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed))
+    throw new ConfigError(`seed must be a safe integer, got ${seed}`);
   checkNum("noise", sigma, 0);
   checkNum("conditionNumber", kappa, 1);
   checkNum("signal", signal, 0);
@@ -519,9 +521,9 @@ export interface RunToToleranceResult {
  */
 export function runToTolerance<S>(opts: RunToToleranceOptions<S>): RunToToleranceResult {
   const { problem: p, schedule, epsilons } = opts;
-  for (const e of epsilons) if (!(e > 0)) throw new Error(`epsilon must be > 0, got ${e}`);
+  for (const e of epsilons) if (!(e > 0)) throw new ConfigError(`epsilon must be > 0, got ${e}`);
   if (!(opts.maxExamples >= 1))
-    throw new Error(`maxExamples must be >= 1, got ${opts.maxExamples}`);
+    throw new ConfigError(`maxExamples must be >= 1, got ${opts.maxExamples}`);
   const maxUpdates = opts.maxUpdates ?? Infinity;
   const lrAt =
     typeof opts.lr === "number"
@@ -585,7 +587,7 @@ export function runToTolerance<S>(opts: RunToToleranceOptions<S>): RunToToleranc
       ({ grad, loss: batchLoss } = batchGradient(p, x, drawn.indices));
     }
     const step = lrAt(k) * decision.lrFactor;
-    if (!Number.isFinite(step)) throw new Error(`step size at update ${k} is ${step}`);
+    if (!Number.isFinite(step)) throw new ConfigError(`step size at update ${k} is ${step}`);
     let g2 = 0;
     for (let j = 0; j < d; j++) {
       x[j] -= step * grad[j];

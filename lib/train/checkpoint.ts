@@ -20,12 +20,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { RunLogRow } from "../report/runlog-types";
+import { RunLogRow } from "./types";
+import { CheckpointError } from "../core/errors";
 
-/** Raised when a checkpoint is missing, malformed, or does not match the run resuming it. */
-export class CheckpointError extends Error {
-  override name = "CheckpointError";
-}
+export { CheckpointError };
 
 /** Plain-JSON loop state saved in `state.json`. */
 export interface LoopState {

@@ -5,7 +5,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { SingleBar, Presets } from "cli-progress";
-import { BatchSchedule, NoiseObservation, Observation } from "../schedules/types";
+import { BatchSchedule, Observation } from "../schedules/types";
+import { NoiseObservation } from "../noise/types";
 import {
   epochPermutation,
   parseSamplerState,
@@ -21,9 +22,13 @@ import {
   restoreInto,
   saveCheckpoint,
 } from "./checkpoint";
-import { RunLogRow } from "../report/runlog-types";
-import { StepBatch, ConvergenceError, StepResult, trainStep } from "./step";
-import { Task } from "./task";
+import { RunLogRow } from "./types";
+import { trainStep } from "./step";
+import { StepBatch } from "../data/source";
+import { ConvergenceError } from "../core/errors";
+import { StepResult } from "../grad/types";
+import { Task } from "../grad/task";
+import { ConfigError } from "../core/errors";
 
 /** Examples addressed by index: the training loop's view of a dataset. */
 export interface DataSource {
@@ -127,7 +132,7 @@ export function evaluate(
  */
 export function probeSource(train: DataSource, fraction: number, seed: number): DataSource {
   if (!(fraction > 0 && fraction <= 1)) {
-    throw new Error(`trainLossFraction must be in (0, 1], got ${fraction}`);
+    throw new ConfigError(`trainLossFraction must be in (0, 1], got ${fraction}`);
   }
   if (fraction === 1) return train;
   const m = Math.max(1, Math.ceil(fraction * train.n));

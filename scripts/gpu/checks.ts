@@ -23,8 +23,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Adam } from "../../lib/optim/adam";
 import { describeBackend, initBackend, type BackendInfo } from "../../lib/backend";
 import { trainStep } from "../../lib/train/step";
-import { classificationTask } from "../../lib/train/task";
-import { classificationSource } from "../../lib/train/sources";
+import { classificationTask } from "../../lib/grad/task";
+import { classificationSource } from "../../lib/data/source";
 import { trainLoop } from "../../lib/train/loop";
 import { efficientNetB0 } from "../../lib/models/efficientnet";
 import { smallCnn } from "../../lib/models/small";
@@ -32,7 +32,7 @@ import { Lamb } from "../../lib/optim/lamb";
 import { loadFashionMnist } from "../../lib/data/fashion-mnist";
 import { subset } from "../../lib/data/dataset";
 import { constantSchedule } from "../../lib/schedules/constant";
-import { buildSecondSchedule, parseCompareConfig, QUICK_OVERRIDES } from "../../lib/train/compare";
+import { buildSecondSchedule, parseCompareConfig, QUICK_OVERRIDES } from "../../lib/jobs/compare";
 import { BENCH_CASES } from "../../bench/models";
 
 interface Results {

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { useTrainingBackend } from "../helpers/backends";
 import { gradNormSamples } from "../../lib/analysis/grad-norms";
-import { gradNormLineFit } from "../../lib/noise/estimators";
-import type { DataSource } from "../../lib/train/loop";
+import { gradNormLineFit } from "../../lib/noise/grad-norm-line-fit";
+import type { DataSource } from "../../lib/data/source";
 import {
   exactGradients,
   gaussian,

@@ -5,8 +5,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { useTrainingBackend } from "../helpers/backends";
 import { trainForWallClock } from "../../lib/analysis/wall-clock";
 import { constantSchedule } from "../../lib/schedules/constant";
-import { noiseScaleEstimator } from "../../lib/noise/estimators";
-import type { DataSource, LoopConfig } from "../../lib/train/loop";
+import { noiseScaleEstimator } from "../../lib/noise/noise-scale-estimator";
+import type { LoopConfig } from "../../lib/train/loop";
+import type { DataSource } from "../../lib/data/source";
 import { gaussian, linearModel, regressionBatch, regressionTask } from "../noise/helpers";
 
 const d = 4;

@@ -2,12 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import {
-  BackendError,
   describeBackend,
   initBackend,
   nativeBackendBuilt,
   resolveBackendChoice,
 } from "../../lib/backend";
+import { BackendError } from "../../lib/core/errors";
 import { kernelPackConfigs, kernelPackRegistered } from "../../lib/backend/kernels";
 
 test("resolveBackendChoice: explicit, then BATCHWISE_BACKEND, then auto; unknown names rejected", () => {

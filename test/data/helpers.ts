@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DatasetError } from "../../lib/data";
+import { DatasetError } from "../../lib/core/errors";
 
 /** A fresh temporary directory under the OS temp dir; remove it with {@link removeDir}. */
 export function makeTempDir(prefix: string): string {

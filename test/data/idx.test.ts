@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { DatasetError, IdxArray, encodeIdx, parseIdx, readIdx } from "../../lib/data";
+import { IdxArray, encodeIdx, parseIdx, readIdx } from "../../lib/data";
+import { DatasetError } from "../../lib/core/errors";
 import { assertDatasetError, makeTempDir, removeDir } from "./helpers";
 
 const tmp = makeTempDir("idx");

@@ -19,8 +19,9 @@ import {
 import { resnetCifar, resnetParamCount } from "../../lib/models/resnet";
 import { gptLm, gptParamCount } from "../../lib/models/gpt";
 import { Normalization } from "../../lib/models/layers";
-import { classificationTask, languageModelTask, type Task } from "../../lib/train/task";
-import { trainStep, type StepBatch } from "../../lib/train/step";
+import { classificationTask, languageModelTask, type Task } from "../../lib/grad/task";
+import { trainStep } from "../../lib/train/step";
+import { type StepBatch } from "../../lib/data/source";
 import { AdamW } from "../../lib/optim";
 
 function trainable(model: tfl.LayersModel): number {

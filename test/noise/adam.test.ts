@@ -2,11 +2,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { useTrainingBackend } from "../helpers/backends";
-import { trainStep, trainableVariables } from "../../lib/train/step";
-import { adamPreconditioner, disposePreconditioner } from "../../lib/noise/adam";
-import { microBatchGradNorms } from "../../lib/noise/grads";
+import { trainStep } from "../../lib/train/step";
+import { trainableVariables } from "../../lib/grad/batch";
+import {
+  adamPreconditioner,
+  disposePreconditioner,
+} from "../../lib/noise/preconditioned-noise-scale";
+import { microBatchGradNorms } from "../../lib/grad/micro-batch";
 import { meanGradient } from "../../lib/noise/bnoise";
-import { noiseScaleEstimator } from "../../lib/noise/estimators";
+import { noiseScaleEstimator } from "../../lib/noise/noise-scale-estimator";
 import {
   exactGradients,
   gaussian,

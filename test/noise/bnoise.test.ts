@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { useTrainingBackend, randn } from "../helpers/backends";
 import { mlp } from "../../lib/models/small";
-import { classificationTask } from "../../lib/train/task";
-import { trainableVariables } from "../../lib/train/step";
+import { classificationTask } from "../../lib/grad/task";
+import { trainableVariables } from "../../lib/grad/batch";
 import { estimateBNoise, hessianVectorProduct } from "../../lib/noise/bnoise";
 import {
   exactGradients,

@@ -3,15 +3,15 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { useTrainingBackend, randn } from "../helpers/backends";
 import { mlp } from "../../lib/models/small";
-import { classificationTask } from "../../lib/train/task";
-import { trainableVariables } from "../../lib/train/step";
+import { classificationTask } from "../../lib/grad/task";
+import { trainableVariables } from "../../lib/grad/batch";
 import {
   bSimpleFromDiversity,
   gradientDiversity,
   measureGradientDiversity,
 } from "../../lib/noise/diversity";
-import { microBatchEstimate } from "../../lib/noise/estimators";
-import { batchTensors } from "../../lib/noise/grads";
+import { microBatchEstimate } from "../../lib/noise/micro-batch-estimate";
+import { batchTensors } from "../../lib/grad/batch";
 import { relErr } from "./helpers";
 
 test("gradient diversity by hand", () => {

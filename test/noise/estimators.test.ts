@@ -1,16 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  emaInit,
-  emaRead,
-  emaUpdate,
-  finitePopulationCorrection,
-  gradNormLineFit,
-  microBatchEstimate,
-  noiseScaleEstimator,
-  twoBatchEstimate,
-  type MicroBatchNorms,
-} from "../../lib/noise/estimators";
+import { emaInit, emaRead, emaUpdate } from "../../lib/noise/ema";
+import { finitePopulationCorrection } from "../../lib/noise/finite-population";
+import { gradNormLineFit } from "../../lib/noise/grad-norm-line-fit";
+import { microBatchEstimate } from "../../lib/noise/micro-batch-estimate";
+import { noiseScaleEstimator } from "../../lib/noise/noise-scale-estimator";
+import { twoBatchEstimate } from "../../lib/noise/two-batch";
+import { type MicroBatchNorms } from "../../lib/grad/types";
 import { fitLine } from "../../lib/noise/linfit";
 import { gaussian, relErr, uniform } from "./helpers";
 

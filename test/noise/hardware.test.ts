@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { useTrainingBackend, randn } from "../helpers/backends";
-import { classificationTask } from "../../lib/train/task";
+import { classificationTask } from "../../lib/grad/task";
 import { trainStep } from "../../lib/train/step";
 import {
   findLargestBatch,
@@ -11,7 +11,7 @@ import {
   measureThroughput,
   memoryBoundBatch,
   probeMemoryModel,
-} from "../../lib/noise/hardware";
+} from "../../lib/probes/hardware";
 
 test("largest-batch search: geometric growth, then bisection, on an injectable predicate", () => {
   // Fits iff B ≤ 300, from 16: 16, 32, 64, 128, 256 ok, 512 fails; bisect (256, 512):

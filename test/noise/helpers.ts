@@ -5,8 +5,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import type { Task } from "../../lib/train/task";
-import type { StepBatch } from "../../lib/train/step";
+import type { Task } from "../../lib/grad/task";
+import type { StepBatch } from "../../lib/data/source";
 
 /** Seeded uniforms in (0, 1) (mulberry32). */
 export function uniform(seed: number): () => number {

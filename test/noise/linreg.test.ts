@@ -25,12 +25,10 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { useTrainingBackend } from "../helpers/backends";
 import { trainStep } from "../../lib/train/step";
-import {
-  gradNormLineFit,
-  microBatchEstimate,
-  noiseScaleEstimator,
-} from "../../lib/noise/estimators";
-import { perExampleGradSqNorms } from "../../lib/noise/per-example";
+import { gradNormLineFit } from "../../lib/noise/grad-norm-line-fit";
+import { microBatchEstimate } from "../../lib/noise/micro-batch-estimate";
+import { noiseScaleEstimator } from "../../lib/noise/noise-scale-estimator";
+import { perExampleGradSqNorms } from "../../lib/grad/per-example";
 import {
   exactGradients,
   gaussian,

@@ -3,11 +3,11 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { useTrainingBackend, randn } from "../helpers/backends";
-import { classificationTask } from "../../lib/train/task";
+import { classificationTask } from "../../lib/grad/task";
 import { trainStep } from "../../lib/train/step";
 import { mlp } from "../../lib/models/small";
-import { denseTrickSupported, perExampleGradSqNorms } from "../../lib/noise/per-example";
-import { microBatchGradNorms } from "../../lib/noise/grads";
+import { denseTrickSupported, perExampleGradSqNorms } from "../../lib/grad/per-example";
+import { microBatchGradNorms } from "../../lib/grad/micro-batch";
 import { relErr } from "./helpers";
 
 test("per-example norms on a conv model fall back to the loop and agree with trainStep's |G_B|²", async () => {

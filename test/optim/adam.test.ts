@@ -8,10 +8,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Adam } from "../../lib/optim/adam";
 import { OptimizerConfigError } from "../../lib/optim/base";
 import { randn, useTrainingBackend } from "../helpers/backends";
-import { adamPreconditioner, disposePreconditioner } from "../../lib/noise/adam";
+import {
+  adamPreconditioner,
+  disposePreconditioner,
+} from "../../lib/noise/preconditioned-noise-scale";
 import { mlp } from "../../lib/models/small";
-import { classificationTask } from "../../lib/train/task";
-import { trainStep, trainableVariables } from "../../lib/train/step";
+import { classificationTask } from "../../lib/grad/task";
+import { trainStep } from "../../lib/train/step";
+import { trainableVariables } from "../../lib/grad/batch";
 
 /** Three variables of different shapes, and a loss whose gradient changes with them. */
 function setup(seed: number, tag: string) {

@@ -12,8 +12,9 @@ import {
   SlotOptimizer,
 } from "../../lib/optim";
 import { mlp } from "../../lib/models/small";
-import { classificationTask } from "../../lib/train/task";
-import { setLearningRate, trainStep } from "../../lib/train/step";
+import { classificationTask } from "../../lib/grad/task";
+import { trainStep } from "../../lib/train/step";
+import { setLearningRate } from "../../lib/optim/learning-rate";
 
 // float32 arithmetic on values of order 1: agreement to ~1e-6 relative; 1e-5 leaves margin
 // and still catches any formula error (those change the 2nd or 3rd digit).

@@ -4,11 +4,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import { createReplicaGroup, shardSizes } from "../../lib/parallel/replicas";
 import { buildReplicaModel } from "../../lib/parallel/models";
 import { useWasmWithPack } from "../helpers/backends";
-import { classificationTask } from "../../lib/train/task";
-import { classificationSource } from "../../lib/train/sources";
+import { classificationTask } from "../../lib/grad/task";
+import { classificationSource } from "../../lib/data/source";
 import { loadFashionMnist } from "../../lib/data/fashion-mnist";
 import { subset } from "../../lib/data/dataset";
-import { trainStep, trainableVariables } from "../../lib/train/step";
+import { trainStep } from "../../lib/train/step";
+import { trainableVariables } from "../../lib/grad/batch";
 import { ModelSpec } from "../../lib/parallel/protocol";
 
 test("shardSizes splits B into K near-equal contiguous shards", () => {

@@ -2,7 +2,7 @@
  * Hand-built run logs shared by the report tests. A training set of 8 examples, so
  * epoch = examples / 8.
  */
-import type { RunLogRow } from "../../lib/report/runlog-types";
+import type { RunLogRow } from "../../lib/train/types";
 
 type RowInput = Omit<RunLogRow, "run" | "testLoss" | "testAccuracy"> &
   Partial<Pick<RunLogRow, "testLoss" | "testAccuracy">>;

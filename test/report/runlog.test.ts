@@ -13,7 +13,7 @@ import {
   runLogToDataFrame,
   writeRunLog,
 } from "../../lib/report/runlog";
-import { RUN_LOG_COLUMNS, type RunLogRow } from "../../lib/report/runlog-types";
+import { RUN_LOG_COLUMNS, type RunLogRow } from "../../lib/train/types";
 import { ALL_ROWS, CONSTANT, GROWING_NAME, NEVER } from "./fixtures";
 
 let dir: string;

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { RunLogRow } from "../../lib/report/runlog-types";
+import { RunLogRow } from "../../lib/train/types";
 import { hasCheckpoint, loadCheckpoint } from "../../lib/train/checkpoint";
 import * as tf from "@tensorflow/tfjs-core";
 import { useTrainingBackend } from "../helpers/backends";

@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { useTrainingBackend, randn } from "../helpers/backends";
 import { smallCnn, mlp } from "../../lib/models/small";
-import { classificationTask } from "../../lib/train/task";
-import { splitBatch, trainStep, trainableVariables } from "../../lib/train/step";
+import { classificationTask } from "../../lib/grad/task";
+import { trainStep } from "../../lib/train/step";
+import { splitBatch, trainableVariables } from "../../lib/grad/batch";
 
 test("splitBatch splits B into near-equal micro-batches no larger than the cap", () => {
   assert.deepEqual(splitBatch(10, 4), [4, 3, 3]); // ⌈10/4⌉ = 3 parts; 10 = 4+3+3

@@ -25,6 +25,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { backend_util } from "@tensorflow/tfjs-core";
 import { heapOffset, wasmInternals } from "../wasm-module";
 import { simdKernels } from "../simd";
+import { BackendError } from "../../core/errors";
 
 /**
  * Up to this many input channels, Conv2DBackpropFilter runs the SIMD loop of
@@ -98,12 +99,12 @@ export function spread(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
 
 function requireNoDilation(kernel: string, info: backend_util.Conv2DInfo): void {
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
-    throw new Error(
+    throw new BackendError(
       `${kernel} (batchwise wasm kernel): dilations ${info.dilationHeight}x${info.dilationWidth} are not supported (only 1)`,
     );
   }
   if (info.dataFormat !== "channelsLast") {
-    throw new Error(
+    throw new BackendError(
       `${kernel} (batchwise wasm kernel): dataFormat ${info.dataFormat} is not supported (only NHWC)`,
     );
   }

@@ -16,6 +16,7 @@
  *   first.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { BackendError } from "../../core/errors";
 
 /**
  * The gradient of `tile(x, reps)` with respect to x:
@@ -37,7 +38,7 @@ export function tileGrad(
 ): tf.Tensor {
   const tiled = xShape.map((s, i) => s * reps[i]);
   if (!tf.util.arraysEqual(dy.shape, tiled)) {
-    throw new Error(`tileGrad: dy has shape [${dy.shape}], expected [${tiled}]`);
+    throw new BackendError(`tileGrad: dy has shape [${dy.shape}], expected [${tiled}]`);
   }
   return tf.tidy(() => {
     if (tf.util.sizeFromShape(tiled) === 0) return tf.zeros([...xShape], dy.dtype);

@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { heapOffset, wasmInternals } from "../wasm-module";
 import { simdKernels } from "../simd";
+import { BackendError } from "../../core/errors";
 
 type KernelFunc = tf.KernelConfig["kernelFunc"];
 
@@ -76,7 +77,7 @@ export function batchPlan(
  */
 export function batchMatMulConfig(): tf.KernelConfig {
   const stock = tf.getKernel("BatchMatMul", "wasm");
-  if (stock == null) throw new Error("stock wasm kernel 'BatchMatMul' is not registered");
+  if (stock == null) throw new BackendError("stock wasm kernel 'BatchMatMul' is not registered");
   const stockFunc: KernelFunc = stock.kernelFunc;
   const kernelFunc: KernelFunc = (args) => {
     const { a, b } = args.inputs as { a: tf.Tensor; b: tf.Tensor };
@@ -115,7 +116,7 @@ export function batchMatMulConfig(): tf.KernelConfig {
     const kb = bb.shape[bb.rank - 2];
     if (k !== kb) {
       temps.forEach((t) => t.dispose());
-      throw new Error(
+      throw new BackendError(
         `Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ` +
           `${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
       );

@@ -15,6 +15,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { heapOffset, wasmInternals, type WasmBackendInternals } from "../wasm-module";
 import { simdKernels, tfjsWasmMemory } from "../simd";
+import { BackendError } from "../../core/errors";
 
 type Info = tf.TensorInfo;
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -25,7 +26,7 @@ function backendOf(args: KernelArgs): WasmBackendInternals {
 
 function input(args: KernelArgs, kernel: string, name: string): Info {
   const t = args.inputs[name];
-  if (t == null) throw new Error(`${kernel}: input '${name}' is missing`);
+  if (t == null) throw new BackendError(`${kernel}: input '${name}' is missing`);
   return t;
 }
 
@@ -35,20 +36,20 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 function requireDtype(kernel: string, name: string, t: Info, dtypes: readonly tf.DataType[]): void {
   if (!dtypes.includes(t.dtype)) {
-    throw new Error(`${kernel}: ${name} must be ${dtypes.join(" or ")}, got ${t.dtype}`);
+    throw new BackendError(`${kernel}: ${name} must be ${dtypes.join(" or ")}, got ${t.dtype}`);
   }
 }
 
 function requireRank4(kernel: string, name: string, t: Info): [number, number, number, number] {
   if (t.shape.length !== 4) {
-    throw new Error(`${kernel}: ${name} must be rank 4 (NHWC), got shape [${t.shape}]`);
+    throw new BackendError(`${kernel}: ${name} must be rank 4 (NHWC), got shape [${t.shape}]`);
   }
   return t.shape as [number, number, number, number];
 }
 
 function requireShape(kernel: string, name: string, t: Info, expected: number[]): void {
   if (!sameShape(t.shape, expected)) {
-    throw new Error(`${kernel}: ${name} has shape [${t.shape}], expected [${expected}]`);
+    throw new BackendError(`${kernel}: ${name} has shape [${t.shape}], expected [${expected}]`);
   }
 }
 
@@ -78,7 +79,7 @@ export function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): Info {
   const xShape = requireRank4(K, "x", x);
   const fs = attrs.filterShape;
   if (fs == null || fs.length !== 4 || fs[2] !== xShape[3]) {
-    throw new Error(`${K}: filterShape [${fs}] must be [fh, fw, ${xShape[3]}, multiplier]`);
+    throw new BackendError(`${K}: filterShape [${fs}] must be [fh, fw, ${xShape[3]}, multiplier]`);
   }
   const info = tf.backend_util.computeConv2DInfo(
     xShape,
@@ -241,10 +242,10 @@ export function unsortedSegmentSum(args: KernelArgs): Info {
   requireDtype(K, "x", x, ["float32", "int32"]);
   requireDtype(K, "segmentIds", segmentIds, ["int32"]);
   if (!Number.isInteger(numSegments) || numSegments < 0) {
-    throw new Error(`${K}: numSegments must be an integer >= 0, got ${numSegments}`);
+    throw new BackendError(`${K}: numSegments must be an integer >= 0, got ${numSegments}`);
   }
   if (x.shape.length < 1 || segmentIds.shape.length !== 1 || segmentIds.shape[0] !== x.shape[0]) {
-    throw new Error(
+    throw new BackendError(
       `${K}: segmentIds must have shape [${x.shape[0]}] (x's first dimension), got [${segmentIds.shape}]`,
     );
   }
@@ -297,7 +298,7 @@ export function makeGatherV2(stock: tf.KernelConfig | undefined): tf.KernelFunc 
     const bytes = BYTES[x.dtype];
     if ((batchDims ?? 0) !== 0 || indices.dtype !== "int32" || bytes == null) {
       if (stock == null) {
-        throw new Error(
+        throw new BackendError(
           `GatherV2: the stock wasm kernel is not available for batchDims=${batchDims}, ` +
             `indices ${indices.dtype}, x ${x.dtype}`,
         );
@@ -316,7 +317,7 @@ export function makeGatherV2(stock: tf.KernelConfig | undefined): tf.KernelFunc 
     if (bad >= 0) {
       // A fresh view: views made before an allocation may have detached.
       const v = new Int32Array(tfjsWasmMemory(b).buffer, idxOff + 4 * bad, 1)[0];
-      throw new Error(`GatherV2: the index value ${v} is not in [0, ${dim - 1}]`);
+      throw new BackendError(`GatherV2: the index value ${v} is not in [0, ${dim - 1}]`);
     }
     const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
     const out = b.makeOutput(outShape, x.dtype);

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { heapOffset, wasmInternals } from "../wasm-module";
 import { simdKernels } from "../simd";
+import { BackendError } from "../../core/errors";
 
 /**
  * If `axis` is one contiguous block [a, b] of axes that leaves at least one axis after it,
@@ -49,7 +50,7 @@ function makeConfig(kernelName: "Sum" | "Mean"): tf.KernelConfig {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("@tensorflow/tfjs-backend-wasm");
   const stock = tf.getKernel(kernelName, "wasm");
-  if (stock == null) throw new Error(`stock wasm kernel '${kernelName}' is not registered`);
+  if (stock == null) throw new BackendError(`stock wasm kernel '${kernelName}' is not registered`);
   const stockFunc = stock.kernelFunc;
   const kernelFunc: tf.KernelFunc = (args) => {
     const x = args.inputs.x as tf.TensorInfo;

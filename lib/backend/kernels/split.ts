@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { heapOffset, wasmInternals } from "../wasm-module";
+import { BackendError } from "../../core/errors";
 
 // bool goes to the stock kernel (the backend's byte layout for bool is not relied on here).
 const ITEM_BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4 };
@@ -19,14 +20,14 @@ const ITEM_BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4 
 export function splitSizes(dim: number, numOrSizeSplits: number | number[]): number[] {
   if (typeof numOrSizeSplits === "number") {
     if (dim % numOrSizeSplits !== 0) {
-      throw new Error(`SplitV: ${dim} is not divisible by ${numOrSizeSplits}`);
+      throw new BackendError(`SplitV: ${dim} is not divisible by ${numOrSizeSplits}`);
     }
     return new Array<number>(numOrSizeSplits).fill(dim / numOrSizeSplits);
   }
   const known = numOrSizeSplits.filter((s) => s !== -1).reduce((p, q) => p + q, 0);
   const sizes = numOrSizeSplits.map((s) => (s === -1 ? dim - known : s));
   if (sizes.reduce((p, q) => p + q, 0) !== dim) {
-    throw new Error(`SplitV: sizes [${numOrSizeSplits}] do not add up to ${dim}`);
+    throw new BackendError(`SplitV: sizes [${numOrSizeSplits}] do not add up to ${dim}`);
   }
   return sizes;
 }
@@ -62,7 +63,7 @@ export function splitConfig(): tf.KernelConfig {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("@tensorflow/tfjs-backend-wasm");
   const stock = tf.getKernel("SplitV", "wasm");
-  if (stock == null) throw new Error("stock wasm kernel 'SplitV' is not registered");
+  if (stock == null) throw new BackendError("stock wasm kernel 'SplitV' is not registered");
   const stockFunc = stock.kernelFunc;
   const kernelFunc: tf.KernelFunc = (args) => {
     const x = args.inputs.x as tf.TensorInfo;

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { heapOffset, wasmInternals } from "../wasm-module";
+import { BackendError } from "../../core/errors";
 
 const ITEM_BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 };
 
@@ -63,7 +64,7 @@ export function tileConfig(): tf.KernelConfig {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("@tensorflow/tfjs-backend-wasm");
   const stock = tf.getKernel("Tile", "wasm");
-  if (stock == null) throw new Error("stock wasm kernel 'Tile' is not registered");
+  if (stock == null) throw new BackendError("stock wasm kernel 'Tile' is not registered");
   const stockFunc = stock.kernelFunc;
   const kernelFunc: tf.KernelFunc = (args) => {
     const x = args.inputs.x as tf.TensorInfo;

@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { heapOffset, wasmInternals } from "../wasm-module";
 import { simdKernels } from "../simd";
+import { BackendError } from "../../core/errors";
 
 /**
  * Simplifies a transpose: drops axes of size 1 and merges runs of input axes that stay
@@ -61,7 +62,7 @@ export function transposeConfig(): tf.KernelConfig {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("@tensorflow/tfjs-backend-wasm");
   const stock = tf.getKernel("Transpose", "wasm");
-  if (stock == null) throw new Error("stock wasm kernel 'Transpose' is not registered");
+  if (stock == null) throw new BackendError("stock wasm kernel 'Transpose' is not registered");
   const stockFunc = stock.kernelFunc;
   const kernelFunc: tf.KernelFunc = (args) => {
     const x = args.inputs.x as tf.TensorInfo;

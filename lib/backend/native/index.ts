@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { activationGradKernels, reluGradConfig, sigmoidGradConfig } from "./activation-grads";
 import { stepConfig } from "./step";
+import { BackendError } from "../../core/errors";
 
 let registered = false;
 
@@ -25,7 +26,8 @@ export function nativeGradientConfigs(): tf.GradConfig[] {
 export function registerNativeKernels(): void {
   if (registered) return;
   const step = tf.getKernel(tf.Step, "tensorflow");
-  if (step == null) throw new Error("registerNativeKernels: the tensorflow backend is not loaded");
+  if (step == null)
+    throw new BackendError("registerNativeKernels: the tensorflow backend is not loaded");
   tf.unregisterKernel(tf.Step, "tensorflow");
   tf.registerKernel(stepConfig(step.kernelFunc));
   for (const k of activationGradKernels) tf.registerKernel(k);

@@ -3,6 +3,7 @@
  * for the native kernel pack. Only float32 inputs are used by the pack.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { BackendError } from "../../core/errors";
 
 /** The part of tfjs-node's NodeJSKernelBackend the native pack uses. */
 export interface NodeBackendInternals {
@@ -21,7 +22,8 @@ export interface NodeBackendInternals {
  */
 export function runTfOp(backend: unknown, name: string, inputs: tf.TensorInfo[]): tf.Tensor {
   for (const t of inputs) {
-    if (t.dtype !== "float32") throw new Error(`${name}: float32 inputs only, got ${t.dtype}`);
+    if (t.dtype !== "float32")
+      throw new BackendError(`${name}: float32 inputs only, got ${t.dtype}`);
   }
   const b = backend as unknown as NodeBackendInternals;
   const attrs = [{ name: "T", type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT }];

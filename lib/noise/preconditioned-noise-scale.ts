@@ -25,9 +25,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { trainableVariables } from "../train/step";
-import type { Preconditioner } from "./grads";
+import { trainableVariables } from "../grad/batch";
+import type { Preconditioner } from "../grad/micro-batch";
 import { Adam } from "../optim/adam";
+import { ConfigError } from "../core/errors";
 
 interface AdamView {
   accumulatedSecondMoment?: { originalName: string; variable: tf.Variable }[];
@@ -63,11 +64,11 @@ export function adamPreconditioner(
   // not instanceof: tf.Optimizer's Symbol.hasInstance accepts any optimizer
   const batchwise = optimizer.getClassName() === Adam.className;
   if (!batchwise && optimizer.getClassName() !== "Adam") {
-    throw new Error(`optimizer must be tfjs Adam, got ${optimizer.getClassName()}`);
+    throw new ConfigError(`optimizer must be tfjs Adam, got ${optimizer.getClassName()}`);
   }
   const power = opts.power ?? 1;
   if (!(Number.isFinite(power) && power > 0)) {
-    throw new Error(`power must be a finite number > 0, got ${power}`);
+    throw new ConfigError(`power must be a finite number > 0, got ${power}`);
   }
   const state = batchwise
     ? batchwiseSecondMoments(optimizer as Adam)
@@ -99,14 +100,15 @@ const NO_STATE = "the Adam optimizer has no second-moment state yet (apply one u
 function tfjsSecondMoments(optimizer: tf.Optimizer): SecondMoments {
   const o = optimizer as unknown as AdamView;
   const slots = o.accumulatedSecondMoment ?? [];
-  if (optimizer.iterations < 1 || slots.length === 0) throw new Error(NO_STATE);
+  if (optimizer.iterations < 1 || slots.length === 0) throw new ConfigError(NO_STATE);
   const byName = new Map(slots.map((s) => [s.originalName, s.variable]));
   return {
     beta2: o.beta2 as number,
     epsilon: o.epsilon as number,
     read: (name) => {
       const slot = byName.get(`${name}/v`);
-      if (slot == null) throw new Error(`the Adam optimizer has no second moment for '${name}'`);
+      if (slot == null)
+        throw new ConfigError(`the Adam optimizer has no second moment for '${name}'`);
       return slot;
     },
   };
@@ -114,7 +116,7 @@ function tfjsSecondMoments(optimizer: tf.Optimizer): SecondMoments {
 
 /** batchwise's {@link Adam}: slices of its flat state. */
 function batchwiseSecondMoments(optimizer: Adam): SecondMoments {
-  if (optimizer.iterations < 1) throw new Error(NO_STATE);
+  if (optimizer.iterations < 1) throw new ConfigError(NO_STATE);
   return {
     beta2: optimizer.beta2,
     epsilon: optimizer.epsilon,

@@ -16,10 +16,11 @@ import { fitBCrit, BCritFit } from "../noise/bcrit";
 import { lineFigure, LineSeries } from "../report/figures";
 import { writeHtmlReport } from "../report/html";
 import { writeRunLog } from "../report/runlog";
-import { RunLogRow } from "../report/runlog-types";
-import { classificationTask } from "./task";
-import { classificationSource } from "./sources";
-import { trainLoop } from "./loop";
+import { RunLogRow } from "../train/types";
+import { classificationTask } from "../grad/task";
+import { classificationSource } from "../data/source";
+import { trainLoop } from "../train/loop";
+import { ConfigError } from "../core/errors";
 
 /** Configuration of the sweep; unknown keys are rejected. */
 export const sweepConfigSchema = z
@@ -64,7 +65,7 @@ export function parseSweepConfig(input: unknown): SweepConfig {
         ? `unknown option(s): ${i.keys.join(", ")}`
         : `${i.path.join(".")}: ${i.message} (got ${JSON.stringify((input as Record<string, unknown>)?.[String(i.path[0])])})`,
     );
-    throw new Error(`invalid configuration: ${msgs.join("; ")}`);
+    throw new ConfigError(`invalid configuration: ${msgs.join("; ")}`);
   }
   return Object.freeze(r.data);
 }

@@ -23,17 +23,18 @@ import {
 } from "../schedules/registry";
 import { withLrScaling } from "../schedules/lr-rules";
 import { ThroughputCurvePoint } from "../schedules/goodput";
-import { noiseScaleEstimator } from "../noise/estimators";
-import { measureThroughput } from "../noise/hardware";
+import { noiseScaleEstimator } from "../noise/noise-scale-estimator";
+import { measureThroughput } from "../probes/hardware";
 import { BatchSchedule } from "../schedules/types";
-import { RunLogRow } from "../report/runlog-types";
+import { RunLogRow } from "../train/types";
 import { writeRunLog } from "../report/runlog";
 import { formatSummaryTable, summariseRuns, RunSummary } from "../report/summary";
 import { accuracyVsFigure, batchSizeFigure, lossFigure, noiseScaleFigure } from "../report/figures";
 import { writeHtmlReport } from "../report/html";
-import { classificationTask } from "./task";
-import { classificationSource } from "./sources";
-import { trainLoop } from "./loop";
+import { classificationTask } from "../grad/task";
+import { classificationSource } from "../data/source";
+import { trainLoop } from "../train/loop";
+import { ConfigError } from "../core/errors";
 
 const positiveInt = z.number().int().positive();
 
@@ -136,7 +137,7 @@ export function parseCompareConfig(input: unknown): CompareConfig {
       const value = (input as Record<string, unknown>)?.[key];
       return `${key}: ${i.message} (got ${JSON.stringify(value)})`;
     });
-    throw new Error(`invalid configuration: ${msgs.join("; ")}`);
+    throw new ConfigError(`invalid configuration: ${msgs.join("; ")}`);
   }
   return Object.freeze(r.data);
 }
@@ -207,7 +208,9 @@ export async function buildSecondSchedule(
 export function resumeConfig(dir: string, overrides: Record<string, unknown>): CompareConfig {
   const file = path.join(dir, CONFIG_FILE);
   if (!fs.existsSync(file)) {
-    throw new Error(`cannot resume ${dir}: no ${CONFIG_FILE} (not a batchwise output directory)`);
+    throw new ConfigError(
+      `cannot resume ${dir}: no ${CONFIG_FILE} (not a batchwise output directory)`,
+    );
   }
   const saved = parseCompareConfig(JSON.parse(fs.readFileSync(file, "utf8"))) as Record<
     string,
@@ -222,7 +225,9 @@ export function resumeConfig(dir: string, overrides: Record<string, unknown>): C
     const detail = diff.map(
       ([k, v]) => `${k} was ${JSON.stringify(saved[k])}, now ${JSON.stringify(v)}`,
     );
-    throw new Error(`cannot resume ${dir} with a different configuration: ${detail.join("; ")}`);
+    throw new ConfigError(
+      `cannot resume ${dir} with a different configuration: ${detail.join("; ")}`,
+    );
   }
   return parseCompareConfig({ ...saved, ...overrides, outDir: dir });
 }

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
+import { ConfigError } from "../core/errors";
 
 /** How a model's inputs, targets and loss are laid out. */
 export interface Task {
@@ -33,7 +34,7 @@ export interface Task {
 
 function checkClasses(numClasses: number): void {
   if (!Number.isInteger(numClasses) || numClasses < 2) {
-    throw new Error(`numClasses must be an integer >= 2, got ${numClasses}`);
+    throw new ConfigError(`numClasses must be an integer >= 2, got ${numClasses}`);
   }
 }
 

@@ -20,10 +20,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { StepBatch, trainableVariables } from "../train/step";
-import type { Task } from "../train/task";
-import type { MicroBatchNorms } from "./estimators";
-import { batchTensors, checkBatch, sqNormOf } from "./grads";
+import { StepBatch } from "../data/source";
+import { trainableVariables } from "./batch";
+import type { Task } from "../grad/task";
+import type { MicroBatchNorms } from "./types";
+import { batchTensors, checkBatch, sqNormOf } from "./batch";
+import { ConfigError } from "../core/errors";
 
 /** Which algorithm computes the per-example norms. */
 export type PerExampleMethod = "auto" | "loop" | "dense";
@@ -123,12 +125,12 @@ export function perExampleGradSqNorms(
 ): PerExampleNorms {
   const method = opts.method ?? "auto";
   if (!["auto", "loop", "dense"].includes(method)) {
-    throw new Error(`method must be 'auto', 'loop' or 'dense', got '${method}'`);
+    throw new ConfigError(`method must be 'auto', 'loop' or 'dense', got '${method}'`);
   }
   const training = opts.training ?? true;
   const chain = layerChain(model);
   if (method === "dense" && chain == null) {
-    throw new Error(
+    throw new ConfigError(
       "method 'dense' needs a tfl.Sequential of Dense and parameter-free layers; use 'loop'",
     );
   }
@@ -206,7 +208,7 @@ function denseNorms(
             continue;
           }
           if (h.rank !== 2) {
-            throw new Error(
+            throw new ConfigError(
               `method 'dense' needs rank-2 inputs to Dense layers; layer '${layer.name}' gets rank ${h.rank}`,
             );
           }
@@ -242,7 +244,7 @@ function denseNorms(
           batchSq.push(tf.sum(tf.square(tf.sum(delta, 0))));
         }
       });
-      if (perExample.length === 0) throw new Error("the model has no trainable Dense layer");
+      if (perExample.length === 0) throw new ConfigError("the model has no trainable Dense layer");
       const per = tf.addN(perExample);
       const big = tf.div(tf.addN(batchSq), B * B);
       return tf.concat([tf.reshape(big, [1]), per]);

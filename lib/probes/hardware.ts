@@ -12,9 +12,12 @@ import * as os from "os";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { Adam } from "../optim/adam";
-import { StepBatch, trainStep, trainableVariables } from "../train/step";
-import type { Task } from "../train/task";
-import { batchTensors } from "./grads";
+import { trainStep } from "../train/step";
+import { StepBatch } from "../data/source";
+import { trainableVariables } from "../grad/batch";
+import type { Task } from "../grad/task";
+import { batchTensors } from "../grad/batch";
+import { ConfigError } from "../core/errors";
 
 /** wasm's heap limit: 4 GiB (32-bit addresses); the heap grows but never shrinks. */
 export const WASM_HEAP_BYTES = 4 * 1024 * 1024 * 1024;
@@ -115,17 +118,18 @@ export function measureThroughput(
 ): ThroughputPoint[] {
   for (const B of opts.batchSizes) {
     if (!Number.isInteger(B) || B < 1)
-      throw new Error(`batchSizes must be integers >= 1, got ${B}`);
+      throw new ConfigError(`batchSizes must be integers >= 1, got ${B}`);
   }
   const warmup = opts.warmupSteps ?? 2;
   const steps = opts.steps ?? 5;
   if (!Number.isInteger(warmup) || warmup < 0) {
-    throw new Error(`warmupSteps must be an integer >= 0, got ${warmup}`);
+    throw new ConfigError(`warmupSteps must be an integer >= 0, got ${warmup}`);
   }
   if (!Number.isInteger(steps) || steps < 1)
-    throw new Error(`steps must be an integer >= 1, got ${steps}`);
+    throw new ConfigError(`steps must be an integer >= 1, got ${steps}`);
   const lr = opts.learningRate ?? 1e-3;
-  if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`learningRate must be > 0, got ${lr}`);
+  if (!(Number.isFinite(lr) && lr > 0))
+    throw new ConfigError(`learningRate must be > 0, got ${lr}`);
   const budget = opts.timeBudgetMs ?? Infinity;
   const t0 = performance.now();
   const optimizer = (opts.makeOptimizer ?? (() => new Adam({ learningRate: lr })))();
@@ -208,14 +212,14 @@ export function findLargestBatch(
   const budget = opts.timeBudgetMs ?? Infinity;
   const now = opts.now ?? (() => performance.now());
   if (!Number.isInteger(start) || start < 1)
-    throw new Error(`start must be an integer >= 1, got ${start}`);
+    throw new ConfigError(`start must be an integer >= 1, got ${start}`);
   if (!(Number.isFinite(growth) && growth > 1))
-    throw new Error(`growth must be a number > 1, got ${growth}`);
+    throw new ConfigError(`growth must be a number > 1, got ${growth}`);
   if (!(maxBatch === Infinity || (Number.isInteger(maxBatch) && maxBatch >= 1))) {
-    throw new Error(`maxBatch must be an integer >= 1, got ${maxBatch}`);
+    throw new ConfigError(`maxBatch must be an integer >= 1, got ${maxBatch}`);
   }
-  if (!(tol >= 0 && tol < 1)) throw new Error(`tolerance must be in [0, 1), got ${tol}`);
-  if (!(budget > 0)) throw new Error(`timeBudgetMs must be > 0, got ${budget}`);
+  if (!(tol >= 0 && tol < 1)) throw new ConfigError(`tolerance must be in [0, 1), got ${tol}`);
+  if (!(budget > 0)) throw new ConfigError(`timeBudgetMs must be > 0, got ${budget}`);
   const t0 = now();
   const trials: { batchSize: number; ok: boolean }[] = [];
   let lo = 0; // largest known success (0: none)
@@ -282,9 +286,10 @@ export interface MemoryModel {
  */
 export function memoryBoundBatch(m: MemoryModel, boundBytes: number, safety = 0.75): number {
   if (!(m.bytesPerExample > 0))
-    throw new Error(`bytesPerExample must be > 0, got ${m.bytesPerExample}`);
-  if (!(boundBytes > 0)) throw new Error(`boundBytes must be > 0, got ${boundBytes}`);
-  if (!(safety > 0 && safety <= 1)) throw new Error(`safety must be in (0, 1], got ${safety}`);
+    throw new ConfigError(`bytesPerExample must be > 0, got ${m.bytesPerExample}`);
+  if (!(boundBytes > 0)) throw new ConfigError(`boundBytes must be > 0, got ${boundBytes}`);
+  if (!(safety > 0 && safety <= 1))
+    throw new ConfigError(`safety must be in (0, 1], got ${safety}`);
   return Math.max(0, Math.floor((safety * boundBytes - m.fixedBytes) / m.bytesPerExample));
 }
 
@@ -327,7 +332,7 @@ export async function probeMemoryModel(
 ): Promise<MemoryModel> {
   const [b1, b2] = sizes;
   if (!(Number.isInteger(b1) && Number.isInteger(b2) && b1 >= 1 && b2 >= 1 && b1 !== b2)) {
-    throw new Error(`sizes must be two distinct integers >= 1, got [${sizes}]`);
+    throw new ConfigError(`sizes must be two distinct integers >= 1, got [${sizes}]`);
   }
   const batches = [makeBatch(b1), makeBatch(b2)];
   const peaks = await withWeightsRestoredAsync(model, async () => {
@@ -340,7 +345,7 @@ export async function probeMemoryModel(
   });
   const bytesPerExample = (peaks[1] - peaks[0]) / (b2 - b1);
   if (!(bytesPerExample > 0)) {
-    throw new Error(
+    throw new ConfigError(
       `peak bytes did not grow with the batch size (${peaks[0]} at ${b1}, ${peaks[1]} at ${b2})`,
     );
   }
