@@ -40,9 +40,8 @@ import {
   lossGap,
   makeLeastSquares,
   noiseScaleAt,
-  runToTolerance,
-  RunToToleranceResult,
 } from "../lib/theory/least-squares";
+import { runToTolerance, RunToToleranceResult } from "../lib/theory/run-to-tolerance";
 
 const EPSILONS = [1e-1, 1e-2, 1e-3, 1e-4];
 const N = 400_000; // large enough that AdaDamp's last batch (≈ B_0 Δ_0 / 1e-4) stays below n

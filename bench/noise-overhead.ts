@@ -6,8 +6,7 @@
  * of 64, on wasm + batchwise's kernel pack:
  *   (a) `trainStep` (which computes every |g_i|² and |G_B|² and reads them with the loss in one
  *       sync) followed by `noiseScaleEstimator().update`;
- *   (b) the same step with no norm computation — a copy of trainStep's body minus the norms,
- *       written here because trainStep has no `computeNorms: false` option.
+ *   (b) the same step with no norm computation (the gradient core's `norms: false`).
  * and (b') = (b) again on a third identical model, whose ratio to (b) is the noise floor of
  * the comparison. Each round runs all three on the same batch in a rotating order (after
  * warm-up), so drift and other processes hit all equally; the overhead is reported from
@@ -26,7 +25,8 @@ import { classificationTask, Task } from "../lib/grad/task";
 import { trainStep } from "../lib/train/step";
 import { StepBatch } from "../lib/data/source";
 import { setLearningRate } from "../lib/optim/learning-rate";
-import { splitBatch, trainableVariables } from "../lib/grad/batch";
+import { trainableVariables } from "../lib/grad/batch";
+import { microBatchGradients } from "../lib/grad/micro-batch";
 import { noiseScaleEstimator } from "../lib/noise/noise-scale-estimator";
 
 // Default: B = 256 as 4 micro-batches of 64 in both variants. `--as-main-job`: how the training
@@ -41,45 +41,21 @@ const EVERY = AS_MAIN_JOB ? 4 : 1;
 let aCalls = 0;
 const LR = 1e-3;
 
-/** trainStep's body (lib/train/step.ts) without any norm computation: returns the loss only. */
+/** trainStep (lib/train/step.ts) without any norm computation: returns the loss only. */
 function stepWithoutNorms(
   model: tfl.LayersModel,
   optimizer: tf.Optimizer,
   task: Task,
   batch: StepBatch,
 ): number {
-  const xPer = task.xShape.reduce((p, q) => p * q, 1);
-  const sizes = splitBatch(batch.size, MICRO_BASELINE);
-  const vars = trainableVariables(model);
-  setLearningRate(optimizer, LR);
   const loss = tf.tidy(() => {
-    let acc: tf.NamedTensorMap | null = null;
-    let lossSum: tf.Tensor = tf.scalar(0);
-    let offset = 0;
-    for (const b of sizes) {
-      const x = tf.tensor(
-        batch.x.subarray(offset * xPer, (offset + b) * xPer),
-        [b, ...task.xShape],
-        task.xDtype,
-      );
-      const y = tf.tensor1d(batch.y.subarray(offset, offset + b), "int32");
-      const { value, grads } = tf.variableGrads(
-        () => tf.div(task.lossSum(model, x, y, true), b) as tf.Scalar,
-        vars,
-      );
-      lossSum = tf.add(lossSum, tf.mul(value, b));
-      const w = b / batch.size;
-      const prev: tf.NamedTensorMap | null = acc;
-      acc = Object.fromEntries(
-        Object.entries(grads).map(([k, g]): [string, tf.Tensor] => [
-          k,
-          prev == null ? tf.mul(g, w) : tf.add(prev[k], tf.mul(g, w)),
-        ]),
-      );
-      offset += b;
-    }
-    optimizer.applyGradients(acc as unknown as tf.NamedTensorMap);
-    return tf.div(lossSum, batch.size);
+    const r = microBatchGradients(model, task, batch, {
+      microBatchSize: MICRO_BASELINE,
+      norms: false,
+    });
+    setLearningRate(optimizer, LR);
+    optimizer.applyGradients(r.grad);
+    return r.loss;
   });
   const v = loss.dataSync()[0];
   loss.dispose();

@@ -26,7 +26,7 @@ import { countParams } from "../lib/models/small";
 import { AdamW, BIAS_AND_NORM_PATTERNS, Lamb } from "../lib/optim";
 import { classificationTask, languageModelTask, type Task } from "../lib/grad/task";
 import { trainStep } from "../lib/train/step";
-import { evaluate } from "../lib/train/loop";
+import { evaluate } from "../lib/train/evaluate";
 import { type DataSource } from "../lib/data/source";
 import { classificationSource, languageModelSource } from "../lib/data/source";
 import type * as tfl from "@tensorflow/tfjs-layers";

@@ -15,7 +15,6 @@ export {
   type BackendName,
   type BackendOptions,
 } from "./backend";
-export { BackendError } from "./core/errors";
 export { kernelPackConfigs, kernelPackRegistered, registerKernelPack } from "./backend/kernels";
 
 // Data: readers, datasets, sampler
@@ -24,11 +23,11 @@ export * from "./data";
 // Batch-size schedules, learning-rate rules, the registry
 export * from "./schedules";
 
-// Gradient noise scale, diversity, B_crit, hardware probes
+// Gradient noise scale, diversity, B_crit
 export * from "./noise";
 
 // The least-squares problem of the theory check (seed 001)
-export * from "./theory/least-squares";
+export * from "./theory";
 
 // Models
 export * from "./models";
@@ -46,48 +45,17 @@ export {
 export type { DataSpec, ModelSpec } from "./parallel/protocol";
 export * from "./cluster/simulator";
 
-// Training
-export { classificationTask, languageModelTask, type Task } from "./grad/task";
-export { trainStep, type StepOptions } from "./train/step";
-export { ConvergenceError } from "./core/errors";
+// The gradient core, training, probes, jobs
+export * from "./grad";
 export { setLearningRate } from "./optim/learning-rate";
-export { splitBatch, trainableVariables } from "./grad/batch";
-export { type StepBatch } from "./data/source";
-export { type StepResult } from "./grad/types";
-export {
-  evaluate,
-  InterruptedError,
-  probeSource,
-  trainLoop,
-  type CheckpointOptions,
-  type NoiseEstimatorHook,
-  type LoopConfig,
-  type StepRecord,
-  type TrainResult,
-} from "./train/loop";
-export { type DataSource } from "./data/source";
-export { classificationSource, languageModelSource } from "./data/source";
-export {
-  checkCompatible,
-  hasCheckpoint,
-  loadCheckpoint,
-  restoreInto,
-  saveCheckpoint,
-  type LoadedCheckpoint,
-  type LoopState,
-} from "./train/checkpoint";
-export { CheckpointError } from "./core/errors";
-export {
-  QUICK_OVERRIDES,
-  RESUMABLE_KEYS,
-  buildSecondSchedule,
-  compareConfigSchema,
-  resumeConfig,
-  parseCompareConfig,
-  runComparison,
-  type CompareConfig,
-  type CompareResult,
-} from "./jobs/compare";
+export { type DataSource, type StepBatch } from "./data/source";
+export * from "./train";
+export * from "./probes";
+export * from "./jobs";
+
+// Errors and validators
+export * from "./core/errors";
+export { requireFinite, requirePositive, type ErrorClass } from "./core/validate";
 
 // Reports: run logs, summaries, figures, HTML
 export * from "./report";

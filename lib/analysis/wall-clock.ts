@@ -3,22 +3,13 @@
  * (EfficientNet-B0 + LAMB at batch 64 vs 1024: "# epochs ran within training time"), where the
  * question is which batch size reaches the better model in the same time on given hardware.
  */
-import {
-  InterruptedError,
-  trainLoop,
-  type NoiseEstimatorHook,
-  type StepRecord,
-  type TrainResult,
-} from "../train/loop";
-import type { RunLogRow } from "../train/types";
-import type { NoiseObservation } from "../noise/types";
 import { ConfigError } from "../core/errors";
+import type { NoiseObservation } from "../noise/types";
+import { trainLoop, type LoopHooks, type TrainLoopArgs, type TrainResult } from "../train/loop";
+import type { RunLogRow } from "../train/types";
 
 /** Arguments of {@link trainForWallClock}: those of `trainLoop` plus the time limits. */
-export type WallClockArgs<S> = Omit<
-  Parameters<typeof trainLoop<S>>[0],
-  "shouldStop" | "checkpoint"
-> & {
+export type WallClockArgs<S> = Omit<TrainLoopArgs<S>, "shouldStop" | "checkpoint"> & {
   /** Stop after the first update that ends at or after this many training seconds (> 0). */
   seconds: number;
   /**
@@ -50,16 +41,15 @@ export interface WallClockResult extends TrainResult {
  * @param args - `trainLoop`'s arguments (no `checkpoint` or `shouldStop`: the time limit is
  *   the stop), plus `seconds`, `milestones`, `onMilestone`.
  * @returns The run's rows and step records, whether time ran out, and the noise estimator's
- *   last reading. (`trainLoop` loses its step records when it is stopped; they are collected
- *   here through the `noise` hook, so without one `steps` is empty when time ran out.)
- * @throws Error if `seconds` is not > 0 or a milestone is not in (0, seconds]; errors of
+ *   last reading.
+ * @throws ConfigError if `seconds` is not > 0 or a milestone is not in (0, seconds]; errors of
  *   `trainLoop` (e.g. ConvergenceError) propagate.
  * @example
  * const r = await trainForWallClock({ ...loopArgs, seconds: 120, milestones: [30],
  *   onMilestone: (t) => console.log(`at ${t} s:`, evaluate(model, task, val, 500)) });
  */
 export async function trainForWallClock<S>(args: WallClockArgs<S>): Promise<WallClockResult> {
-  const { seconds, milestones = [], onMilestone, onRow, ...loopArgs } = args;
+  const { seconds, milestones = [], onMilestone, hooks, ...loopArgs } = args;
   if (!(Number.isFinite(seconds) && seconds > 0)) {
     throw new ConfigError(`seconds must be a finite number > 0, got ${seconds}`);
   }
@@ -70,43 +60,22 @@ export async function trainForWallClock<S>(args: WallClockArgs<S>): Promise<Wall
       );
     }
   });
-  const rows: RunLogRow[] = [];
-  const steps: StepRecord[] = [];
   let next = 0;
   let elapsed = 0;
-  const hook = loopArgs.noise;
-  let noiseState: unknown = null;
-  const noise: NoiseEstimatorHook | undefined =
-    hook == null
-      ? undefined
-      : {
-          init: () => (noiseState = hook.init()),
-          update: (state, record) => {
-            steps.push(record);
-            noiseState = hook.update(state, record);
-            return noiseState;
-          },
-          read: (state) => hook.read(state),
-        };
-  const reading = () => (hook == null || noiseState == null ? null : hook.read(noiseState));
-  try {
-    const r = await trainLoop<S>({
-      ...loopArgs,
-      noise,
-      onRow: (row) => {
-        rows.push(row);
-        elapsed = row.wallClock;
-        while (next < milestones.length && row.wallClock >= milestones[next]) {
-          onMilestone?.(milestones[next], row);
-          next += 1;
-        }
-        onRow?.(row);
-      },
-      shouldStop: () => elapsed >= seconds,
-    });
-    return { ...r, timedOut: false, noise: reading() };
-  } catch (e) {
-    if (!(e instanceof InterruptedError)) throw e;
-    return { rows, steps, timedOut: true, noise: reading() };
-  }
+  const timer: LoopHooks = {
+    onRow: (row) => {
+      elapsed = row.wallClock;
+      while (next < milestones.length && row.wallClock >= milestones[next]) {
+        onMilestone?.(milestones[next], row);
+        next += 1;
+      }
+    },
+  };
+  const r = await trainLoop<S>({
+    ...loopArgs,
+    hooks: [timer, ...([] as LoopHooks[]).concat(hooks ?? [])],
+    shouldStop: () => elapsed >= seconds,
+  });
+  const noise = loopArgs.noise != null ? loopArgs.noise.read(r.state.noise) : null;
+  return { ...r, timedOut: r.stopped, noise };
 }

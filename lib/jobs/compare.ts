@@ -7,34 +7,31 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Adam } from "../optim/adam";
 import { z } from "zod";
-import { loadFashionMnist, DEFAULT_FASHION_MNIST_DIR } from "../data/fashion-mnist";
-import { subset } from "../data/dataset";
-import { smallCnn } from "../models/small";
+import { ConfigError } from "../core/errors";
+import { parseOptions } from "../core/schema";
+import { DEFAULT_FASHION_MNIST_DIR } from "../data/fashion-mnist";
+import { noiseScaleEstimator } from "../noise/noise-scale-estimator";
+import { accuracyVsFigure, batchSizeFigure, lossFigure, noiseScaleFigure } from "../report/figures";
+import { writeHtmlReport } from "../report/html";
+import { writeRunLog } from "../report/runlog";
+import { formatSummaryTable, summariseRuns, RunSummary } from "../report/summary";
 import { constantSchedule } from "../schedules/constant";
+import { withLrScaling } from "../schedules/lr-rules";
 import {
   createLrRule,
   createSchedule,
+  defaultJobParams,
   LR_RULE_NAMES,
   SCHEDULE_NAMES,
   SCHEDULES,
   ScheduleName,
 } from "../schedules/registry";
-import { withLrScaling } from "../schedules/lr-rules";
-import { ThroughputCurvePoint } from "../schedules/goodput";
-import { noiseScaleEstimator } from "../noise/noise-scale-estimator";
-import { measureThroughput } from "../probes/hardware";
-import { BatchSchedule } from "../schedules/types";
-import { RunLogRow } from "../train/types";
-import { writeRunLog } from "../report/runlog";
-import { formatSummaryTable, summariseRuns, RunSummary } from "../report/summary";
-import { accuracyVsFigure, batchSizeFigure, lossFigure, noiseScaleFigure } from "../report/figures";
-import { writeHtmlReport } from "../report/html";
-import { classificationTask } from "../grad/task";
-import { classificationSource } from "../data/source";
-import { trainLoop } from "../train/loop";
-import { ConfigError } from "../core/errors";
+import type { ThroughputCurvePoint } from "../schedules/goodput";
+import type { BatchSchedule } from "../schedules/types";
+import type { LoopConfigInput } from "../train/config";
+import type { RunLogRow } from "../train/types";
+import { cnnThroughputCurve, fashionMnistSplits, FashionMnistSplits, runCnn } from "./common";
 
 const positiveInt = z.number().int().positive();
 
@@ -73,21 +70,11 @@ export const compareConfigSchema = z
      * Schedule of the second run (see lib/schedules/registry.ts); default GeoDamp built from
      * initialBatchSize, growthFactor, growthEvery and maxBatchSize.
      */
-    schedule: z
-      .string()
-      .refine((v) => (SCHEDULE_NAMES as readonly string[]).includes(v), {
-        message: `must be one of ${SCHEDULE_NAMES.join(", ")}`,
-      })
-      .default("geodamp"),
+    schedule: z.enum(SCHEDULE_NAMES as [ScheduleName, ...ScheduleName[]]).default("geodamp"),
     /** Parameters of that schedule (override the defaults derived from the options above). */
     scheduleParams: z.record(z.unknown()).default({}),
     /** Learning-rate rule applied when the second run's batch changes (default none). */
-    lrRule: z
-      .string()
-      .refine((v) => (LR_RULE_NAMES as readonly string[]).includes(v), {
-        message: `must be one of ${LR_RULE_NAMES.join(", ")}`,
-      })
-      .default("none"),
+    lrRule: z.enum(LR_RULE_NAMES as [string, ...string[]]).default("none"),
     /** Parameters of the learning-rate rule (e.g. alpha for power, warmupSteps). */
     lrRuleParams: z.record(z.unknown()).default({}),
     /** Estimate the gradient noise scale B_simple during both runs (≥ 2 micro-batches per update). */
@@ -129,17 +116,7 @@ export const QUICK_OVERRIDES: Partial<CompareConfig> = {
 
 /** Validates a partial configuration; errors name the option and value. */
 export function parseCompareConfig(input: unknown): CompareConfig {
-  const r = compareConfigSchema.safeParse(input);
-  if (!r.success) {
-    const msgs = r.error.issues.map((i) => {
-      if (i.code === "unrecognized_keys") return `unknown option(s): ${i.keys.join(", ")}`;
-      const key = i.path.join(".");
-      const value = (input as Record<string, unknown>)?.[key];
-      return `${key}: ${i.message} (got ${JSON.stringify(value)})`;
-    });
-    throw new ConfigError(`invalid configuration: ${msgs.join("; ")}`);
-  }
-  return Object.freeze(r.data);
+  return parseOptions(compareConfigSchema, input) as CompareConfig;
 }
 
 /** What the main job produced. */
@@ -151,44 +128,36 @@ export interface CompareResult {
 }
 
 /**
- * The second run's schedule and its name: GeoDamp from the growth options by default, else the
- * named schedule with `initialBatchSize` / `maxBatchSize` filled from the options where the
- * schedule takes them, `scheduleParams` on top, and the LR rule around it.
- * @param measureThroughput called only for `goodput`, to measure examples/s against B.
+ * The second run's schedule, its name and a sentence for the report: the named schedule with
+ * the parameters its registry entry takes from the job's options (`jobDefaults`, e.g. GeoDamp
+ * from the growth options), `scheduleParams` on top, what it `needs` measured (a throughput
+ * curve for goodput), and the LR rule around it.
+ * @param measureThroughput called only for a schedule that needs a throughput curve.
  * @throws ScheduleConfigError naming a bad schedule parameter.
  */
 export async function buildSecondSchedule(
   config: CompareConfig,
   datasetSize: number,
   measureThroughput: () => ThroughputCurvePoint[] | Promise<ThroughputCurvePoint[]>,
-): Promise<{ schedule: BatchSchedule<unknown>; name: string }> {
+): Promise<{ schedule: BatchSchedule<unknown>; name: string; description: string }> {
   const name = config.schedule;
-  const keys = Object.keys((SCHEDULES[name as ScheduleName].schema as z.AnyZodObject).shape);
-  const defaults: Record<string, unknown> =
-    name === "geodamp"
-      ? {
-          initialBatchSize: config.initialBatchSize,
-          factor: config.growthFactor,
-          delay: config.growthEvery,
-          maxBatchSize: Math.max(config.maxBatchSize, config.initialBatchSize),
-        }
-      : Object.fromEntries(
-          (
-            [
-              ["initialBatchSize", config.initialBatchSize],
-              ["maxBatchSize", Math.max(config.maxBatchSize, config.initialBatchSize)],
-              ["batchSize", config.initialBatchSize],
-            ] as const
-          ).filter(([k]) => keys.includes(k)),
-        );
+  const entry = SCHEDULES[name as ScheduleName] as (typeof SCHEDULES)[ScheduleName] & {
+    jobDefaults?: (j: typeof config) => Record<string, unknown>;
+    label?: (p: Record<string, unknown>) => string;
+    describe?: (p: Record<string, unknown>) => string;
+    needs?: readonly string[];
+  };
+  const defaults = entry.jobDefaults?.(config) ?? defaultJobParams(entry, config);
   const params: Record<string, unknown> = { ...defaults, ...config.scheduleParams };
-  if (name === "goodput" && params.throughput == null)
+  if (entry.needs?.includes("throughput") && params.throughput == null) {
     params.throughput = await measureThroughput();
+  }
   let schedule = createSchedule(name, params, { datasetSize });
   let label =
-    name === "geodamp"
-      ? `growing B=${params.initialBatchSize}x${params.factor}/${params.delay}ep`
-      : `${name} B0=${params.initialBatchSize ?? params.batchSize ?? "n"}`;
+    entry.label?.(params) ?? `${name} B0=${params.initialBatchSize ?? params.batchSize ?? "n"}`;
+  let description =
+    entry.describe?.(params) ??
+    `second run: schedule ${name} ${JSON.stringify(config.scheduleParams)}.`;
   if (config.lrRule !== "none") {
     const { warmupSteps, ...ruleParams } = config.lrRuleParams as Record<string, unknown>;
     schedule = withLrScaling(schedule, createLrRule(config.lrRule, ruleParams), {
@@ -196,14 +165,15 @@ export async function buildSecondSchedule(
       warmupSteps: warmupSteps == null ? 0 : Number(warmupSteps),
     }) as BatchSchedule<unknown>;
     label += ` +lr ${config.lrRule}`;
+    description += ` Learning-rate rule ${config.lrRule}.`;
   }
-  return { schedule, name: label };
+  return { schedule, name: label, description };
 }
 
 /**
  * Reads the configuration saved in a job's output directory and merges `overrides` into it.
- * @throws Error if the directory holds no job, or an override changes a key that decides the
- *   result (anything but {@link RESUMABLE_KEYS}), naming the keys and both values.
+ * @throws ConfigError if the directory holds no job, or an override changes a key that decides
+ *   the result (anything but {@link RESUMABLE_KEYS}), naming the keys and both values.
  */
 export function resumeConfig(dir: string, overrides: Record<string, unknown>): CompareConfig {
   const file = path.join(dir, CONFIG_FILE);
@@ -232,74 +202,77 @@ export function resumeConfig(dir: string, overrides: Record<string, unknown>): C
   return parseCompareConfig({ ...saved, ...overrides, outDir: dir });
 }
 
+/** One run of the main job: its name, schedule and the loop settings that differ from the defaults. */
+export interface ComparisonRun {
+  name: string;
+  schedule: BatchSchedule<unknown>;
+  loop: LoopConfigInput;
+}
+
+/**
+ * The main job's two runs on `data`: constant B, and the second schedule (GeoDamp by default),
+ * same examples budget, learning rate, evaluation cadence and seed.
+ * @param measureThroughput for a second schedule that needs a throughput curve.
+ */
+export async function comparisonRuns(
+  config: CompareConfig,
+  data: FashionMnistSplits,
+  measureThroughput: () => ThroughputCurvePoint[] | Promise<ThroughputCurvePoint[]>,
+): Promise<{ runs: ComparisonRun[]; description: string }> {
+  const n = data.trainDs.n;
+  const second = await buildSecondSchedule(config, n, measureThroughput);
+  const loop = (runName: string): LoopConfigInput => ({
+    runName,
+    examplesBudget: Math.round(config.epochs * n),
+    learningRate: config.learningRate,
+    microBatchSize: config.microBatchSize,
+    evalEvery: Math.max(1, Math.round(config.evalEvery * n)),
+    seed: config.seed,
+  });
+  const first = `constant B=${config.batchSize}`;
+  return {
+    runs: [
+      {
+        name: first,
+        schedule: constantSchedule({ batchSize: config.batchSize }),
+        loop: loop(first),
+      },
+      { name: second.name, schedule: second.schedule, loop: loop(second.name) },
+    ],
+    description: second.description,
+  };
+}
+
 /**
  * Runs the main job: constant vs growing batch, same examples budget, same initial weights.
  * Each run checkpoints into `<outDir>/checkpoints/run-<i>`; with `resume`, finished runs are
  * read back and an interrupted one continues from its newest checkpoint.
- * @throws Error on an invalid configuration or unreadable data; ConvergenceError on divergence;
- *   InterruptedError when `shouldStop()` turned true (after writing a checkpoint).
+ * @returns The summaries, the table, the rows and the files written; `stopped` when
+ *   `shouldStop()` turned true (a checkpoint was written; the report is not).
+ * @throws ConfigError on an invalid configuration, DatasetError on unreadable data,
+ *   ConvergenceError on divergence.
  */
 export async function runComparison(
   config: CompareConfig,
   log: (s: string) => void = console.log,
   opts: { resume?: boolean; shouldStop?: () => boolean } = {},
-): Promise<CompareResult> {
+): Promise<CompareResult & { stopped: boolean }> {
   // 1. Data
-  const full = loadFashionMnist(config.dataDir);
-  const trainDs =
-    config.trainSubset > 0
-      ? subset(full.train, Math.min(config.trainSubset, full.train.n))
-      : full.train;
-  const testDs =
-    config.testSubset > 0 ? subset(full.test, Math.min(config.testSubset, full.test.n)) : full.test;
-  const task = classificationTask(trainDs.featureShape, trainDs.numClasses);
+  const data = fashionMnistSplits(config.dataDir, config.trainSubset, config.testSubset);
+  const { trainDs, testDs } = data;
   const budget = Math.round(config.epochs * trainDs.n);
   log(
     `data: ${trainDs.n} training and ${testDs.n} test examples; budget ${budget} examples (${config.epochs} epochs)`,
   );
 
   // 2. The two runs: constant batch, and the chosen schedule (GeoDamp by default)
-  const measureModel = () =>
-    smallCnn({
-      inputShape: trainDs.featureShape,
-      numClasses: trainDs.numClasses,
-      seed: config.seed,
-    });
-  const second = await buildSecondSchedule(config, trainDs.n, () => {
-    // goodput needs the throughput curve of this model on this backend: measure it first.
-    const model = measureModel();
-    const sizes: number[] = [];
-    for (
-      let b = Math.max(1, Math.min(config.initialBatchSize, 16));
-      b <= Math.min(config.maxBatchSize, 2048);
-      b *= 2
-    ) {
-      sizes.push(b);
-    }
-    const src = classificationSource(trainDs);
-    const curve = measureThroughput(
-      model,
-      task,
-      (b) => src.batch(Int32Array.from({ length: b }, (_, i) => i % trainDs.n)),
-      {
-        batchSizes: sizes,
-        warmupSteps: 1,
-        steps: 2,
-        microBatchSize: config.microBatchSize,
-        learningRate: config.learningRate,
-      },
-    );
-    model.dispose();
+  const { runs, description } = await comparisonRuns(config, data, () => {
+    const curve = cnnThroughputCurve(data, config);
     log(
       `throughput: ${curve.map((p) => `B=${p.batchSize}: ${p.examplesPerSecond.toFixed(0)}/s`).join(", ")}`,
     );
-    return curve.map((p) => ({ batchSize: p.batchSize, examplesPerSecond: p.examplesPerSecond }));
+    return curve;
   });
-  const schedules: BatchSchedule<unknown>[] = [
-    constantSchedule({ batchSize: config.batchSize }),
-    second.schedule,
-  ];
-  const names = [`constant B=${config.batchSize}`, second.name];
   fs.mkdirSync(config.outDir, { recursive: true });
   const configFile = path.join(config.outDir, CONFIG_FILE);
   if (!opts.resume || !fs.existsSync(configFile)) {
@@ -309,45 +282,34 @@ export async function runComparison(
     Object.entries(config).filter(([k]) => !(RESUMABLE_KEYS as readonly string[]).includes(k)),
   );
   const rows: RunLogRow[] = [];
-  for (let i = 0; i < schedules.length; i++) {
-    const model = smallCnn({
-      inputShape: trainDs.featureShape,
-      numClasses: trainDs.numClasses,
+  const estimator = noiseScaleEstimator({ datasetSize: trainDs.n });
+  for (const [i, run] of runs.entries()) {
+    const result = await runCnn({
+      data,
+      schedule: run.schedule,
+      loop: run.loop,
       seed: config.seed,
-    });
-    const optimizer = new Adam({ learningRate: config.learningRate });
-    const result = await trainLoop({
-      model,
-      optimizer,
-      task,
-      train: classificationSource(trainDs),
-      test: classificationSource(testDs),
-      schedule: schedules[i],
-      config: {
-        runName: names[i],
-        examplesBudget: budget,
-        learningRate: config.learningRate,
-        microBatchSize: config.microBatchSize,
-        evalEvery: Math.max(1, Math.round(config.evalEvery * trainDs.n)),
-        evalBatchSize: 1000,
-        seed: config.seed,
-        maxLoss: 1e3,
-        progress: config.progress,
-        noiseMicroBatches: 2,
-      },
-      noise: config.noiseScale ? noiseScaleEstimator({ datasetSize: trainDs.n }) : undefined,
+      noise: config.noiseScale ? estimator : undefined,
       checkpoint: {
         dir: path.join(config.outDir, "checkpoints", `run-${i}`),
         everySteps: config.checkpointEvery,
         everySeconds: config.checkpointMinutes * 60,
-        config: { ...fingerprint, run: names[i] },
+        config: { ...fingerprint, run: run.name },
         resume: opts.resume ?? false,
       },
       shouldStop: opts.shouldStop,
+      progress: config.progress,
     });
     rows.push(...result.rows);
-    model.dispose();
-    optimizer.dispose();
+    if (result.stopped) {
+      return {
+        summaries: [],
+        table: "",
+        rows,
+        files: { csv: "", parquet: "", html: "" },
+        stopped: true,
+      };
+    }
   }
 
   // 3. Report
@@ -368,16 +330,14 @@ export async function runComparison(
     ],
     notes: [
       `Budget ${budget} training examples per run (${config.epochs} epochs of ${trainDs.n}); test set ${testDs.n} examples.`,
-      config.schedule === "geodamp"
-        ? `Adam, learning rate ${config.learningRate} fixed in both runs; growing run: B = ${config.initialBatchSize}·${config.growthFactor}^⌊epoch/${config.growthEvery}⌋ (Smith et al. 2017).`
-        : `Adam, base learning rate ${config.learningRate}; second run: schedule ${config.schedule} ${JSON.stringify(config.scheduleParams)}, learning-rate rule ${config.lrRule}.`,
+      `Adam, base learning rate ${config.learningRate}${config.lrRule === "none" ? ", fixed in both runs" : ""}; ${description}`,
       ...(config.noiseScale
         ? [
-            "B_simple: ratio of bias-corrected EMAs (β = 0.99) of the unbiased |G|² and tr(Σ) estimates from two micro-batches per update (McCandlish et al. 2018, App. A.1).",
+            `B_simple: ratio of bias-corrected EMAs (β = ${estimator.options.beta}) of the unbiased |G|² and tr(Σ) estimates from two micro-batches per sampled update (McCandlish et al. 2018, App. A.1).`,
           ]
         : []),
       `Target test accuracy ${config.targetAccuracy}; wall-clock excludes evaluation.`,
     ],
   });
-  return { summaries, table, rows, files: { csv, parquet, html } };
+  return { summaries, table, rows, files: { csv, parquet, html }, stopped: false };
 }

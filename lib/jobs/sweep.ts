@@ -6,21 +6,16 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Adam } from "../optim/adam";
 import { z } from "zod";
-import { DEFAULT_FASHION_MNIST_DIR, loadFashionMnist } from "../data/fashion-mnist";
-import { subset } from "../data/dataset";
-import { smallCnn } from "../models/small";
+import { DEFAULT_FASHION_MNIST_DIR } from "../data/fashion-mnist";
+import { parseOptions } from "../core/schema";
+import { fashionMnistSplits, runCnn } from "./common";
 import { constantSchedule } from "../schedules/constant";
 import { fitBCrit, BCritFit } from "../noise/bcrit";
 import { lineFigure, LineSeries } from "../report/figures";
 import { writeHtmlReport } from "../report/html";
 import { writeRunLog } from "../report/runlog";
 import { RunLogRow } from "../train/types";
-import { classificationTask } from "../grad/task";
-import { classificationSource } from "../data/source";
-import { trainLoop } from "../train/loop";
-import { ConfigError } from "../core/errors";
 
 /** Configuration of the sweep; unknown keys are rejected. */
 export const sweepConfigSchema = z
@@ -58,16 +53,7 @@ export type SweepConfig = z.infer<typeof sweepConfigSchema>;
 
 /** Validates a sweep configuration; errors name the option and value. */
 export function parseSweepConfig(input: unknown): SweepConfig {
-  const r = sweepConfigSchema.safeParse(input);
-  if (!r.success) {
-    const msgs = r.error.issues.map((i) =>
-      i.code === "unrecognized_keys"
-        ? `unknown option(s): ${i.keys.join(", ")}`
-        : `${i.path.join(".")}: ${i.message} (got ${JSON.stringify((input as Record<string, unknown>)?.[String(i.path[0])])})`,
-    );
-    throw new ConfigError(`invalid configuration: ${msgs.join("; ")}`);
-  }
-  return Object.freeze(r.data);
+  return parseOptions(sweepConfigSchema, input) as SweepConfig;
 }
 
 /** One run of the sweep. */
@@ -101,48 +87,29 @@ export async function runSweep(
   config: SweepConfig,
   log: (s: string) => void = console.log,
 ): Promise<SweepResult> {
-  const full = loadFashionMnist(config.dataDir);
-  const trainDs =
-    config.trainSubset > 0
-      ? subset(full.train, Math.min(config.trainSubset, full.train.n))
-      : full.train;
-  const testDs =
-    config.testSubset > 0 ? subset(full.test, Math.min(config.testSubset, full.test.n)) : full.test;
-  const task = classificationTask(trainDs.featureShape, trainDs.numClasses);
+  const data = fashionMnistSplits(config.dataDir, config.trainSubset, config.testSubset);
+  const { trainDs } = data;
   const bSmall = Math.min(...config.batchSizes);
   const runs: SweepRun[] = [];
   const rows: RunLogRow[] = [];
   for (const B of [...config.batchSizes].sort((a, b) => a - b)) {
     const lr = config.learningRate * Math.pow(B / bSmall, config.lrExponent);
-    const model = smallCnn({
-      inputShape: trainDs.featureShape,
-      numClasses: trainDs.numClasses,
-      seed: config.seed,
-    });
-    const optimizer = new Adam({ learningRate: lr });
-    const r = await trainLoop({
-      model,
-      optimizer,
-      task,
-      train: classificationSource(trainDs),
-      test: classificationSource(testDs),
+    const r = await runCnn({
+      data,
       schedule: constantSchedule({ batchSize: B }),
-      config: {
+      seed: config.seed,
+      progress: config.progress,
+      loop: {
         runName: `B=${B}`,
         examplesBudget: Math.round(config.maxEpochs * trainDs.n),
         learningRate: lr,
         microBatchSize: config.microBatchSize,
         // Evaluate at least every 2 updates at large B, so S is resolved to ±1 update there.
         evalEvery: Math.max(1, Math.min(Math.round(config.evalEvery * trainDs.n), 2 * B)),
-        evalBatchSize: 1000,
         seed: config.seed,
-        maxLoss: 1e3,
-        progress: config.progress,
         stopAtAccuracy: config.targetAccuracy,
       },
     });
-    model.dispose();
-    optimizer.dispose();
     rows.push(...r.rows);
     const hit = r.rows.find(
       (x) => x.testAccuracy != null && x.testAccuracy >= config.targetAccuracy,

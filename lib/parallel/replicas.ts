@@ -8,6 +8,7 @@
  */
 import * as path from "path";
 import { Worker } from "worker_threads";
+import { BackendError } from "../core/errors";
 import { StepResult } from "../grad/types";
 import { currentBackend, initBackend } from "../backend";
 import { buildReplicaModel } from "./models";
@@ -82,13 +83,13 @@ export async function createReplicaGroup(opts: ReplicaGroupOptions): Promise<Rep
     w.on("message", (m: FromWorker) => {
       const p = pending.get(rank);
       pending.delete(rank);
-      if (m.type === "error") p?.reject(new Error(`replica ${rank}: ${m.message}`));
+      if (m.type === "error") p?.reject(new BackendError(`replica ${rank}: ${m.message}`));
       else p?.resolve(m);
     });
     w.on("error", (e) => {
       const p = pending.get(rank);
       pending.delete(rank);
-      p?.reject(new Error(`replica ${rank}: ${e.message}`));
+      p?.reject(new BackendError(`replica ${rank}: ${e.message}`));
     });
   });
   const send = (rank: number, m: ToWorker) => workers[rank].postMessage(m);

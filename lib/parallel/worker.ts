@@ -19,6 +19,7 @@ import { trainableVariables } from "../grad/batch";
 import { buildReplicaModel } from "./models";
 import { FromWorker, InitMessage, StepMessage, ToWorker } from "./protocol";
 import { ConfigError } from "../core/errors";
+import { microBatchGradients } from "../grad/micro-batch";
 
 /** Waits until all `n` parties arrive (generation-counting barrier on Int32 cells [count, gen]). */
 export function barrierWait(cells: Int32Array, n: number): void {
@@ -114,14 +115,9 @@ function step(r: Replica, msg: StepMessage): FromWorker {
   setLearningRate(r.optimizer, msg.learningRate);
   // 1. Local mean gradient, flattened into this replica's slot (one device→host read).
   const [loss, flat] = tf.tidy(() => {
-    const x = tf.tensor(batch.x, [b, ...r.task.xShape], r.task.xDtype);
-    const y = tf.tensor1d(batch.y, "int32");
-    const { value, grads } = tf.variableGrads(
-      () => tf.div(r.task.lossSum(r.model, x, y, true), b) as tf.Scalar,
-      r.vars,
-    );
-    const g = tf.concat(r.vars.map((v) => tf.reshape(grads[v.name], [-1])));
-    return [value.dataSync()[0], g.dataSync() as Float32Array];
+    const g = microBatchGradients(r.model, r.task, batch, { microBatchSize: b, norms: false });
+    const v = tf.concat(r.vars.map((w) => tf.reshape(g.grad[w.name], [-1])));
+    return [g.loss.dataSync()[0], v.dataSync() as Float32Array];
   });
   r.slots.set(flat, rank * parameters);
   r.shardSizes[rank] = b;

@@ -1,4 +1,5 @@
-import { BatchSchedule, requireInt } from "./types";
+import { fixedSchedule, type FixedSchedule } from "./fixed";
+import { requireInt } from "./types";
 
 /**
  * Constant batch size: B_k = B for every update k.
@@ -6,14 +7,8 @@ import { BatchSchedule, requireInt } from "./types";
  * @throws ScheduleConfigError if B is not an integer ≥ 1.
  * @example constantSchedule({ batchSize: 128 }).update(s, obs).batchSize // 128
  */
-export function constantSchedule(opts: {
-  batchSize: number;
-}): BatchSchedule<Record<string, never>> {
+export function constantSchedule(opts: { batchSize: number }): FixedSchedule {
   requireInt("batchSize", opts.batchSize, 1);
   const B = opts.batchSize;
-  return {
-    name: "constant",
-    init: () => ({}),
-    update: (state) => ({ batchSize: B, lrFactor: 1, state }),
-  };
+  return fixedSchedule("constant", () => ({ batchSize: B, lrFactor: 1 }));
 }

@@ -1,5 +1,5 @@
 /** Gradient descent as a batch-size schedule: the whole training set every update. */
-import { BatchSchedule } from "./types";
+import { fixedSchedule, type FixedSchedule } from "./fixed";
 
 /**
  * Gradient descent: `B_k = n` for every update k (n = `obs.datasetSize`), learning rate
@@ -15,14 +15,9 @@ import { BatchSchedule } from "./types";
  * gdSchedule().update({}, obs).batchSize; // obs.datasetSize
  * ```
  */
-export function gdSchedule(): BatchSchedule<Record<string, never>> {
-  return {
-    name: "gd",
-    init: () => ({}),
-    update: (state, obs) => ({
-      batchSize: Math.max(1, Math.floor(obs.datasetSize)),
-      lrFactor: 1,
-      state,
-    }),
-  };
+export function gdSchedule(): FixedSchedule {
+  return fixedSchedule("gd", (obs) => ({
+    batchSize: Math.max(1, Math.floor(obs.datasetSize)),
+    lrFactor: 1,
+  }));
 }

@@ -1,4 +1,5 @@
-import { BatchSchedule, requireInt, requireNumber } from "./types";
+import { fixedSchedule, type FixedSchedule } from "./fixed";
+import { requireInt, requireNumber } from "./types";
 
 /** Parameters of {@link geoDampSchedule}. */
 export interface GeoDampOptions {
@@ -24,7 +25,7 @@ export interface GeoDampOptions {
  * @throws ScheduleConfigError on B_0 < 1, factor ≤ 1, delay ≤ 0 or B_max < B_0.
  * @example geoDampSchedule({ initialBatchSize: 64, delay: 1 }) // 64, 128, 256, … per epoch
  */
-export function geoDampSchedule(opts: GeoDampOptions): BatchSchedule<Record<string, never>> {
+export function geoDampSchedule(opts: GeoDampOptions): FixedSchedule {
   const { initialBatchSize: b0, delay } = opts;
   const factor = opts.factor ?? 2;
   const bMax = opts.maxBatchSize ?? Number.MAX_SAFE_INTEGER;
@@ -32,16 +33,12 @@ export function geoDampSchedule(opts: GeoDampOptions): BatchSchedule<Record<stri
   requireNumber("factor", factor, 1);
   requireNumber("delay", delay, 0);
   requireInt("maxBatchSize", bMax, b0);
-  return {
-    name: "geodamp",
-    init: () => ({}),
-    update: (state, obs) => {
-      // Guard against float noise: epoch 2.9999999 from 179999.99/60000 should not floor to 2.
-      const periods = Math.floor(obs.epoch / delay + 1e-9);
-      const b = Math.min(bMax, Math.ceil(b0 * Math.pow(factor, periods) - 1e-9));
-      return { batchSize: b, lrFactor: 1, state };
-    },
-  };
+  return fixedSchedule("geodamp", (obs) => {
+    // Guard against float noise: epoch 2.9999999 from 179999.99/60000 should not floor to 2.
+    const periods = Math.floor(obs.epoch / delay + 1e-9);
+    const b = Math.min(bMax, Math.ceil(b0 * Math.pow(factor, periods) - 1e-9));
+    return { batchSize: b, lrFactor: 1 };
+  });
 }
 
 /** Parameters of {@link geoDampLRSchedule}. */
@@ -74,18 +71,14 @@ export interface GeoDampLROptions {
  * geoDampLRSchedule({ initialBatchSize: 128, delay: 5 }); // lrFactor 1, ½, ¼ at epochs 0, 5, 10
  * ```
  */
-export function geoDampLRSchedule(opts: GeoDampLROptions): BatchSchedule<Record<string, never>> {
+export function geoDampLRSchedule(opts: GeoDampLROptions): FixedSchedule {
   const { initialBatchSize: b0, delay } = opts;
   const factor = opts.factor ?? 2;
   requireInt("initialBatchSize", b0, 1);
   requireNumber("factor", factor, 1);
   requireNumber("delay", delay, 0);
-  return {
-    name: "geodamplr",
-    init: () => ({}),
-    update: (state, obs) => {
-      const periods = Math.floor(obs.epoch / delay + 1e-9);
-      return { batchSize: b0, lrFactor: Math.pow(factor, -periods), state };
-    },
-  };
+  return fixedSchedule("geodamplr", (obs) => {
+    const periods = Math.floor(obs.epoch / delay + 1e-9);
+    return { batchSize: b0, lrFactor: Math.pow(factor, -periods) };
+  });
 }

@@ -2,6 +2,14 @@
 
 // The interface and validation helpers
 export {
+  fixedSchedule,
+  type FixedSchedule,
+  type ProgressDecision,
+  type ProgressSchedule,
+  type TrainingProgress,
+} from "./fixed";
+export { decideNext, type DriveInputs, type Progress } from "./drive";
+export {
   ScheduleConfigError,
   requireInRange,
   requireInt,

@@ -1,8 +1,9 @@
 /**
  * Batch size growing linearly in epochs, `B = ⌈B_0 (1 + r·epoch)⌉` (Sievert & Charles 2019).
  */
+import { fixedSchedule, type FixedSchedule } from "./fixed";
 import { capBatchSize, ceilBatch, resolveMaxBatchSize } from "./cap";
-import { BatchSchedule, requireInt, requireNumber } from "./types";
+import { requireInt, requireNumber } from "./types";
 
 /** Parameters of {@link linearSchedule}. */
 export interface LinearOptions {
@@ -38,19 +39,15 @@ export interface LinearOptions {
  * linearSchedule({ initialBatchSize: 64, growthRate: 0.5 }); // epochs 0, 1, 2.5: 64, 96, 144
  * ```
  */
-export function linearSchedule(opts: LinearOptions): BatchSchedule<Record<string, never>> {
+export function linearSchedule(opts: LinearOptions): FixedSchedule {
   const b0 = opts.initialBatchSize;
   requireInt("initialBatchSize", b0, 1);
   requireNumber("growthRate", opts.growthRate, 0, true);
   if (opts.maxBatchSize !== undefined) requireInt("maxBatchSize", opts.maxBatchSize, b0);
   const r = opts.growthRate;
-  return {
-    name: "linear",
-    init: () => ({}),
-    update: (state, obs) => {
-      const bMax = resolveMaxBatchSize(opts.maxBatchSize, b0, obs.datasetSize);
-      const capped = capBatchSize(ceilBatch(b0 * (1 + r * obs.epoch)), bMax);
-      return { ...capped, state };
-    },
-  };
+  return fixedSchedule("linear", (obs) => {
+    const bMax = resolveMaxBatchSize(opts.maxBatchSize, b0, obs.datasetSize);
+    const capped = capBatchSize(ceilBatch(b0 * (1 + r * obs.epoch)), bMax);
+    return capped;
+  });
 }

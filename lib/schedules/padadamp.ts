@@ -2,8 +2,9 @@
  * PadaDamp (Sievert & Charles 2019): AdaDamp's batch growth without evaluating the loss,
  * `B_k = ⌈B_0 + r·k⌉`.
  */
+import { fixedSchedule, type FixedSchedule } from "./fixed";
 import { capBatchSize, ceilBatch, resolveMaxBatchSize } from "./cap";
-import { BatchSchedule, requireInt, requireNumber } from "./types";
+import { requireInt, requireNumber } from "./types";
 
 /** Parameters of {@link padaDampSchedule}. */
 export interface PadaDampOptions {
@@ -36,19 +37,15 @@ export interface PadaDampOptions {
  * padaDampSchedule({ initialBatchSize: 32, growthRate: 0.5 }); // k = 0, 1, 10: 32, 33, 37
  * ```
  */
-export function padaDampSchedule(opts: PadaDampOptions): BatchSchedule<Record<string, never>> {
+export function padaDampSchedule(opts: PadaDampOptions): FixedSchedule {
   const b0 = opts.initialBatchSize;
   requireInt("initialBatchSize", b0, 1);
   requireNumber("growthRate", opts.growthRate, 0, true);
   if (opts.maxBatchSize !== undefined) requireInt("maxBatchSize", opts.maxBatchSize, b0);
   const r = opts.growthRate;
-  return {
-    name: "padadamp",
-    init: () => ({}),
-    update: (state, obs) => {
-      const bMax = resolveMaxBatchSize(opts.maxBatchSize, b0, obs.datasetSize);
-      const capped = capBatchSize(ceilBatch(b0 + r * obs.step), bMax);
-      return { ...capped, state };
-    },
-  };
+  return fixedSchedule("padadamp", (obs) => {
+    const bMax = resolveMaxBatchSize(opts.maxBatchSize, b0, obs.datasetSize);
+    const capped = capBatchSize(ceilBatch(b0 + r * obs.step), bMax);
+    return capped;
+  });
 }

@@ -51,6 +51,47 @@ export interface ScheduleEntry<T extends z.ZodTypeAny = z.ZodTypeAny> {
   schema: T;
   /** Builds the schedule from validated parameters. */
   build(params: z.infer<T>, ctx: ScheduleContext): BatchSchedule<unknown>;
+  /**
+   * Parameters a job fills in from its own batch options before the user's `scheduleParams`;
+   * default {@link defaultJobParams}: `initialBatchSize`, `maxBatchSize`, `batchSize` where the
+   * schema has them.
+   */
+  jobDefaults?(job: JobBatchOptions): Record<string, unknown>;
+  /**
+   * What a job must measure and pass as a parameter before building: `"throughput"` = the
+   * examples/s-against-B curve of the job's model on the current backend (parameter
+   * `throughput`).
+   */
+  needs?: readonly "throughput"[];
+  /** The run's name in logs and reports, from the final parameters. */
+  label?(params: Record<string, unknown>): string;
+  /** One sentence for a report on what the schedule did, from the final parameters. */
+  describe?(params: Record<string, unknown>): string;
+}
+
+/** The batch options of a job that schedules may take their defaults from. */
+export interface JobBatchOptions {
+  initialBatchSize: number;
+  maxBatchSize: number;
+  growthFactor: number;
+  growthEvery: number;
+}
+
+/**
+ * The job defaults of a schedule without its own `jobDefaults`: `initialBatchSize`,
+ * `maxBatchSize` (at least B_0) and `batchSize` (= B_0), each only where the schema has it.
+ */
+export function defaultJobParams(
+  entry: ScheduleEntry,
+  job: JobBatchOptions,
+): Record<string, unknown> {
+  const keys = Object.keys((entry.schema as z.AnyZodObject).shape);
+  const all: Record<string, unknown> = {
+    initialBatchSize: job.initialBatchSize,
+    maxBatchSize: Math.max(job.maxBatchSize, job.initialBatchSize),
+    batchSize: job.initialBatchSize,
+  };
+  return Object.fromEntries(Object.entries(all).filter(([k]) => keys.includes(k)));
 }
 
 /**
@@ -125,6 +166,15 @@ export const SCHEDULES = {
       })
       .strict(),
     build: (p) => geoDampSchedule(p),
+    jobDefaults: (j) => ({
+      initialBatchSize: j.initialBatchSize,
+      factor: j.growthFactor,
+      delay: j.growthEvery,
+      maxBatchSize: Math.max(j.maxBatchSize, j.initialBatchSize),
+    }),
+    label: (p) => `growing B=${p.initialBatchSize}x${p.factor}/${p.delay}ep`,
+    describe: (p) =>
+      `growing run: B = ${p.initialBatchSize}·${p.factor}^⌊epoch/${p.delay}⌋ (Smith et al. 2017).`,
   }),
   geodamplr: scheduleEntry({
     summary: "GeoDampLR: fixed B, lr factor^-floor(epoch/delay) (initialBatchSize, delay, factor)",
@@ -190,6 +240,7 @@ export const SCHEDULES = {
       })
       .strict(),
     build: (p) => goodputSchedule(p),
+    needs: ["throughput"],
   }),
 } satisfies Record<string, ScheduleEntry>;
 

@@ -20,32 +20,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { RunLogRow } from "./types";
+import type { LoopState, RunLogRow } from "./types";
 import { CheckpointError } from "../core/errors";
 
 export { CheckpointError };
-
-/** Plain-JSON loop state saved in `state.json`. */
-export interface LoopState {
-  /** Model updates completed. */
-  step: number;
-  /** Training examples processed. */
-  examples: number;
-  /** Wall-clock seconds of training so far (evaluation excluded). */
-  trainSeconds: number;
-  /** Examples at which the next evaluation is due. */
-  nextEval: number;
-  /** Mean loss of the last update's batch. */
-  lastLoss: number | null;
-  /** |G_B|² of the last update. */
-  lastGradSqNorm: number | null;
-  /** The batch-size schedule's state. */
-  schedule: unknown;
-  /** The epoch sampler's state ({n, seed, epoch, position}). */
-  sampler: unknown;
-  /** The noise-scale estimator's state, or null when none runs. */
-  noise: unknown;
-}
 
 /** What a checkpoint holds besides the model and optimizer. */
 export interface CheckpointMeta {

@@ -22,7 +22,7 @@ export const loopConfigSchema = z
      * Evaluate on the test set every this many training examples (and at the end); absent =
      * only at the end.
      */
-    evalEvery: positiveInt.optional(),
+    evalEvery: z.number().positive().finite().optional(),
     /** Examples per evaluation forward pass. */
     evalBatchSize: positiveInt.default(1000),
     /** Seed of the data sampler (and of the probe subset for F(x_k)). */

@@ -1,144 +1,29 @@
 /**
  * The training loop: a budget of training examples, a batch-size schedule, periodic
- * evaluation, and a run log. Reads as one function with numbered phases.
+ * evaluation, and a run log. One function with numbered phases; printing, progress bars and
+ * extra record collection are hooks ({@link LoopHooks}; lib/report/progress.ts has the
+ * progress reporter the jobs install).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { SingleBar, Presets } from "cli-progress";
-import { BatchSchedule, Observation } from "../schedules/types";
-import { NoiseObservation } from "../noise/types";
-import {
-  epochPermutation,
-  parseSamplerState,
-  samplerInit,
-  sampleBatch,
-  SamplerState,
-} from "../data/sampler";
+import { ConvergenceError } from "../core/errors";
+import { parseSamplerState, samplerInit, sampleBatch, SamplerState } from "../data/sampler";
+import type { DataSource } from "../data/source";
+import type { Task } from "../grad/task";
+import type { NoiseObservation } from "../noise/types";
+import { decideNext } from "../schedules/drive";
+import type { BatchSchedule } from "../schedules/types";
 import {
   checkCompatible,
   hasCheckpoint,
   loadCheckpoint,
-  LoopState,
   restoreInto,
   saveCheckpoint,
 } from "./checkpoint";
-import { RunLogRow } from "./types";
+import { checkpointDue, LoopConfigInput, noiseSplit, parseLoopConfig } from "./config";
+import { evaluate, probeSource } from "./evaluate";
 import { trainStep } from "./step";
-import { StepBatch } from "../data/source";
-import { ConvergenceError } from "../core/errors";
-import { StepResult } from "../grad/types";
-import { Task } from "../grad/task";
-import { ConfigError } from "../core/errors";
-
-/** Examples addressed by index: the training loop's view of a dataset. */
-export interface DataSource {
-  /** Number of examples n (for a language model: number of windows). */
-  readonly n: number;
-  /** The examples at `indices`, laid out as the task expects. */
-  batch(indices: Int32Array): StepBatch;
-}
-
-/** Per-update record beyond the run log: what the noise-scale estimators need. */
-export interface StepRecord {
-  step: number;
-  batchSize: number;
-  loss: number;
-  gradSqNorm: number;
-  microBatchSizes: number[];
-  microBatchSqNorms: number[];
-}
-
-/** Settings of one training run (validated by the caller's config schema). */
-export interface LoopConfig {
-  /** Name of the run in the log. */
-  runName: string;
-  /** Training examples to process in total; the last batch is clipped to fit. Integer ≥ 1. */
-  examplesBudget: number;
-  /** Base learning rate (> 0); the schedule's lrFactor multiplies it. */
-  learningRate: number;
-  /** Largest micro-batch that fits in memory (examples). */
-  microBatchSize: number;
-  /** Evaluate on the test set every this many training examples (and at the end). */
-  evalEvery: number;
-  /** Examples per evaluation forward pass. */
-  evalBatchSize: number;
-  /** Seed of the data sampler. */
-  seed: number;
-  /** A training loss above this (or NaN/Inf) raises ConvergenceError. */
-  maxLoss: number;
-  /** Show a progress bar (on a TTY) or print a line per evaluation (otherwise). */
-  progress: boolean;
-  /**
-   * With a noise-scale estimator: split every batch into at least this many micro-batches
-   * (micro-batch size min(cap, ⌈B/k⌉)) so each update yields an estimate; default 2, 0 or 1 =
-   * only the memory cap splits.
-   */
-  noiseMicroBatches?: number;
-  /**
-   * Force that split only on every this-many-th update (default 4): a split costs ≈ 3% of a
-   * small-batch step on wasm (B = 64 → 2 × 32, bench/noise-overhead.ts --as-main-job), so the
-   * estimator samples 1 update in 4 and its cost stays under 3%. Updates whose batch exceeds
-   * the memory cap are split anyway and always give an estimate.
-   */
-  noiseEvery?: number;
-  /** Stop after the first evaluation whose test accuracy reaches this value (a B_crit sweep). */
-  stopAtAccuracy?: number;
-}
-
-/** What {@link trainLoop} returns. */
-export interface TrainResult {
-  rows: RunLogRow[];
-  steps: StepRecord[];
-}
-
-/** Mean loss and accuracy of `model` on every example of `data`. */
-export function evaluate(
-  model: tfl.LayersModel,
-  task: Task,
-  data: DataSource,
-  batchSize: number,
-): { loss: number; accuracy: number } {
-  let lossSum: tf.Scalar = tf.scalar(0);
-  let correct: tf.Scalar = tf.scalar(0);
-  for (let start = 0; start < data.n; start += batchSize) {
-    const b = Math.min(batchSize, data.n - start);
-    const idx = new Int32Array(b);
-    for (let i = 0; i < b; i++) idx[i] = start + i;
-    const batch = data.batch(idx);
-    const [l, c] = tf.tidy(() => {
-      const x = tf.tensor(batch.x, [b, ...task.xShape], task.xDtype);
-      const y =
-        task.yPerExample === 1
-          ? tf.tensor1d(batch.y, "int32")
-          : tf.tensor2d(batch.y, [b, task.yPerExample], "int32");
-      const r = task.evaluate(model, x, y);
-      return [tf.add(lossSum, r.lossSum) as tf.Scalar, tf.add(correct, r.correct) as tf.Scalar];
-    });
-    lossSum.dispose();
-    correct.dispose();
-    lossSum = l;
-    correct = c;
-  }
-  const both = tf.stack([lossSum, correct]);
-  const [ls, cs] = both.dataSync();
-  tf.dispose([both, lossSum, correct]);
-  return { loss: ls / data.n, accuracy: cs / data.n };
-}
-
-/**
- * The fixed, seeded subset on which F(x_k) is measured for schedules that need the training
- * loss: the first ⌈fraction·n⌉ indices of a permutation drawn from the run's seed.
- * @throws Error if fraction is not in (0, 1].
- */
-export function probeSource(train: DataSource, fraction: number, seed: number): DataSource {
-  if (!(fraction > 0 && fraction <= 1)) {
-    throw new ConfigError(`trainLossFraction must be in (0, 1], got ${fraction}`);
-  }
-  if (fraction === 1) return train;
-  const m = Math.max(1, Math.ceil(fraction * train.n));
-  const idx = epochPermutation(train.n, seed + 0x9e3779b9, 0).subarray(0, m);
-  return { n: m, batch: (indices) => train.batch(indices.map((i) => idx[i])) };
-}
+import type { LoopState, RunLogRow, StepRecord } from "./types";
 
 /**
  * A noise-scale estimator the loop feeds after every update (see lib/noise): a pure state
@@ -148,11 +33,6 @@ export interface NoiseEstimatorHook<N = unknown> {
   init(): N;
   update(state: N, record: StepRecord): N;
   read(state: N): NoiseObservation | null;
-}
-
-/** Raised when a run stops because `shouldStop()` returned true (e.g. Ctrl-C); a checkpoint was written. */
-export class InterruptedError extends Error {
-  override name = "InterruptedError";
 }
 
 /** Checkpointing of a run (see lib/train/checkpoint.ts). */
@@ -169,61 +49,156 @@ export interface CheckpointOptions {
   resume: boolean;
 }
 
-/**
- * Trains `model` for `config.examplesBudget` examples with the batch sizes `schedule` picks.
- *
- * Phases per update: (1) ask the schedule for B and the LR factor (computing F(x_k) on the
- * probe set first if it asks), (2) draw B indices from the seeded epoch sampler, (3) one model
- * update (micro-batched above the memory cap), (4) divergence check, (5) noise-scale estimate,
- * (6) log and evaluate when due, (7) checkpoint when due or when asked to stop. Wall-clock
- * excludes evaluation and checkpoint writing.
- *
- * @throws ConvergenceError when the loss is NaN/Inf or above `config.maxLoss`, naming the
- *   step, batch size and learning rate (the last checkpoint written stays the newest).
- * @throws InterruptedError after writing a checkpoint when `shouldStop()` returns true.
- * @throws CheckpointError when resuming from an incompatible checkpoint.
- */
-export async function trainLoop<S>(args: {
+/** Callbacks of a run; all run outside the timed region (their time is not training time). */
+export interface LoopHooks {
+  /** Before the first update of this invocation (after a resume: with the restored counters). */
+  onStart?(info: { runName: string; examplesBudget: number; step: number; examples: number }): void;
+  /** After every update, with its record (the gradient norms the estimators read). */
+  onStep?(record: StepRecord): void;
+  /** After every update, with its complete row (test metrics filled when it evaluated). */
+  onRow?(row: RunLogRow): void;
+  /** When the run ends: finished, stopped or thrown. */
+  onEnd?(): void;
+}
+
+/** Arguments of {@link trainLoop}. */
+export interface TrainLoopArgs<S> {
   model: tfl.LayersModel;
   optimizer: tf.Optimizer;
   task: Task;
   train: DataSource;
   test: DataSource;
   schedule: BatchSchedule<S>;
-  config: LoopConfig;
+  /** Settings; only `examplesBudget` and `learningRate` are required (lib/train/config.ts). */
+  config: LoopConfigInput;
   noise?: NoiseEstimatorHook;
   checkpoint?: CheckpointOptions;
+  /** Asked after every update; true ends the run (after writing a checkpoint) with `stopped`. */
   shouldStop?: () => boolean;
-  onRow?: (row: RunLogRow) => void;
-}): Promise<TrainResult> {
-  const { model, optimizer, task, train, test, schedule, config, noise, checkpoint } = args;
-  let rows: RunLogRow[] = [];
-  const steps: StepRecord[] = [];
-  let st: LoopState = {
+  hooks?: LoopHooks | LoopHooks[];
+}
+
+/** What {@link trainLoop} returns. */
+export interface TrainResult {
+  /** The run log: after a resume, the restored rows followed by this invocation's. */
+  rows: RunLogRow[];
+  /** Step records of this invocation's updates only (a checkpoint does not keep them). */
+  steps: StepRecord[];
+  /** True when `shouldStop()` ended the run before its budget. */
+  stopped: boolean;
+  /** The loop state at the end (counters, schedule, sampler and noise-estimator state). */
+  state: LoopState;
+}
+
+function initialState<S>(
+  schedule: BatchSchedule<S>,
+  noise: NoiseEstimatorHook | undefined,
+  n: number,
+  seed: number,
+  nextEval: number,
+): LoopState {
+  return {
     step: 0,
     examples: 0,
     trainSeconds: 0,
-    nextEval: config.evalEvery,
+    nextEval,
     lastLoss: null,
     lastGradSqNorm: null,
     schedule: schedule.init(),
-    sampler: samplerInit({ n: train.n, seed: config.seed }),
+    sampler: samplerInit({ n, seed }),
     noise: noise?.init() ?? null,
   };
-  // (0) resume
-  if (checkpoint?.resume && hasCheckpoint(checkpoint.dir)) {
-    const loaded = loadCheckpoint(checkpoint.dir);
-    try {
-      checkCompatible(loaded, model, checkpoint.config);
-    } catch (e) {
-      tf.dispose([...loaded.weights, ...loaded.optimizer.weights.map((w) => w.tensor)]);
-      throw e;
-    }
-    await restoreInto(loaded, model, optimizer);
-    st = loaded.meta.state;
-    st.sampler = parseSamplerState(st.sampler);
-    rows = loaded.rows;
+}
+
+async function resumeFrom(
+  c: CheckpointOptions,
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+): Promise<{ state: LoopState; rows: RunLogRow[] }> {
+  const loaded = loadCheckpoint(c.dir);
+  try {
+    checkCompatible(loaded, model, c.config);
+  } catch (e) {
+    tf.dispose([...loaded.weights, ...loaded.optimizer.weights.map((w) => w.tensor)]);
+    throw e;
   }
+  await restoreInto(loaded, model, optimizer);
+  const state = { ...loaded.meta.state, sampler: parseSamplerState(loaded.meta.state.sampler) };
+  return { state, rows: loaded.rows };
+}
+
+/** The state after an update: counters, timing, and the schedule/sampler/noise states. */
+function advance(
+  st: LoopState,
+  record: StepRecord,
+  next: { seconds: number; schedule: unknown; sampler: unknown; noise: unknown },
+): LoopState {
+  return {
+    ...st,
+    step: record.step,
+    examples: st.examples + record.batchSize,
+    trainSeconds: st.trainSeconds + next.seconds,
+    lastLoss: record.loss,
+    lastGradSqNorm: record.gradSqNorm,
+    schedule: next.schedule,
+    sampler: next.sampler,
+    noise: next.noise,
+  };
+}
+
+/** The run-log row of the update that led to `st` (test metrics filled later when due). */
+function rowOf(
+  run: string,
+  st: LoopState,
+  n: number,
+  batchSize: number,
+  learningRate: number,
+  est: NoiseObservation | null,
+): RunLogRow {
+  const row: RunLogRow = {
+    run,
+    step: st.step,
+    epoch: st.examples / n,
+    examples: st.examples,
+    batchSize,
+    learningRate,
+    trainLoss: st.lastLoss as number,
+    testLoss: null,
+    testAccuracy: null,
+    wallClock: st.trainSeconds,
+  };
+  if (est?.bSimple != null) row.bSimple = est.bSimple;
+  return row;
+}
+
+/**
+ * Trains `model` for `config.examplesBudget` examples with the batch sizes `schedule` picks.
+ *
+ * Phases per update: (1) ask the schedule for B and the LR factor (computing F(x_k) on the
+ * probe set first if it asks), (2) draw B indices from the seeded epoch sampler, (3) one model
+ * update (micro-batched above the memory cap, split for the noise estimate when sampled),
+ * (4) divergence check, (5) state and noise-scale estimate, (6) log, evaluate when due, hooks,
+ * (7) checkpoint when due, stop when asked. Wall-clock (`wallClock`, `trainSeconds`) counts
+ * phases 1–5 without the F(x_k) evaluation: no evaluation, hook or checkpoint is timed.
+ *
+ * @returns The run log, this invocation's step records, whether it was stopped, the state.
+ * @throws ConfigError naming a bad configuration key and value.
+ * @throws ConvergenceError when the loss is NaN/Inf or above `config.maxLoss`, naming the
+ *   step, batch size and learning rate (the last checkpoint written stays the newest).
+ * @throws CheckpointError when resuming from an incompatible checkpoint.
+ */
+export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult> {
+  const { model, optimizer, task, train, test, schedule, noise, checkpoint } = args;
+  const config = parseLoopConfig(args.config);
+  const hooks = ([] as LoopHooks[]).concat(args.hooks ?? []);
+  const evalEvery = config.evalEvery ?? config.examplesBudget;
+  // (0) start, or resume from the newest checkpoint
+  let st = initialState(schedule, noise, train.n, config.seed, evalEvery);
+  let rows: RunLogRow[] = [];
+  if (checkpoint?.resume && hasCheckpoint(checkpoint.dir)) {
+    ({ state: st, rows } = await resumeFrom(checkpoint, model, optimizer));
+  }
+  const steps: StepRecord[] = [];
   const save = async () => {
     if (checkpoint == null) return;
     await saveCheckpoint(checkpoint.dir, {
@@ -237,147 +212,88 @@ export async function trainLoop<S>(args: {
   let probe: DataSource | null = null;
   let lastSave = performance.now();
   let stepsSinceSave = 0;
-  const bar =
-    config.progress && process.stderr.isTTY
-      ? new SingleBar(
-          {
-            format: `${config.runName} [{bar}] {percentage}% | step {step} | B {B} | loss {loss} | acc {acc} | {duration_formatted}`,
-          },
-          Presets.shades_classic,
-        )
-      : null;
-  bar?.start(config.examplesBudget, st.examples, { step: st.step, B: "-", loss: "-", acc: "-" });
-  let lastAcc = "-";
-
+  let stopped = false;
+  const { runName, examplesBudget } = config;
+  hooks.forEach((h) =>
+    h.onStart?.({ runName, examplesBudget, step: st.step, examples: st.examples }),
+  );
   try {
-    while (st.examples < config.examplesBudget) {
+    while (st.examples < examplesBudget) {
       const t0 = performance.now();
-      // (1) schedule (with F(x_k) on the seeded probe set when the schedule asks for it)
-      let trainLoss: number | null = null;
-      if (schedule.wantsTrainLoss?.(st.schedule as S, st.step)) {
-        probe ??= probeSource(train, schedule.trainLossFraction ?? 1, config.seed);
-        trainLoss = evaluate(model, task, probe, config.evalBatchSize).loss;
-      }
-      const obs: Observation = {
-        step: st.step,
-        epoch: st.examples / train.n,
-        examples: st.examples,
-        datasetSize: train.n,
-        lastLoss: st.lastLoss,
-        lastGradSqNorm: st.lastGradSqNorm,
-        trainLoss,
-        noise: noise != null ? noise.read(st.noise) : null,
-      };
-      const decision = schedule.update(st.schedule as S, obs);
-      const B = Math.min(decision.batchSize, config.examplesBudget - st.examples);
+      let untimedMs = 0;
+      // (1) schedule, with F(x_k) on the seeded probe set when the schedule asks for it
+      const { decision } = decideNext(
+        schedule,
+        st.schedule as S,
+        { ...st, datasetSize: train.n },
+        {
+          trainLoss: () => {
+            const e0 = performance.now();
+            probe ??= probeSource(train, schedule.trainLossFraction ?? 1, config.seed);
+            const loss = evaluate(model, task, probe, config.evalBatchSize).loss;
+            untimedMs += performance.now() - e0;
+            return loss;
+          },
+          noise: noise != null ? noise.read(st.noise) : null,
+          budgetLeft: examplesBudget - st.examples,
+        },
+      );
+      const B = decision.batchSize;
       const lr = config.learningRate * decision.lrFactor;
       // (2) data
       const drawn = sampleBatch(st.sampler as SamplerState, B);
-      const batch = train.batch(drawn.indices);
       // (3) update
-      const every = config.noiseEvery ?? 4;
-      const k = noise != null && st.step % every === 0 ? (config.noiseMicroBatches ?? 2) : 1;
-      const micro =
-        k >= 2
-          ? Math.min(config.microBatchSize, Math.max(1, Math.ceil(B / k)))
-          : config.microBatchSize;
-      const r: StepResult = trainStep(model, optimizer, task, batch, {
-        microBatchSize: micro,
+      const microBatchSize = noiseSplit(config, st.step, B, noise != null);
+      const r = trainStep(model, optimizer, task, train.batch(drawn.indices), {
+        microBatchSize,
         learningRate: lr,
       });
       const step = st.step + 1;
-      // (4) divergence: raise before any state moves, so the last checkpoint stays the newest.
+      // (4) divergence: raise before any state moves, so the last checkpoint stays the newest
       if (!Number.isFinite(r.loss) || r.loss > config.maxLoss) {
         throw new ConvergenceError(
-          `${config.runName}: training diverged at step ${step}: loss ${r.loss} (bound ${config.maxLoss}) with batch size ${B} and learning rate ${lr}`,
+          `${runName}: training diverged at step ${step}: loss ${r.loss} (bound ${config.maxLoss}) with batch size ${B} and learning rate ${lr}`,
         );
       }
-      // (5) bookkeeping and the noise-scale estimate
-      const record: StepRecord = {
-        step,
-        batchSize: B,
-        loss: r.loss,
-        gradSqNorm: r.gradSqNorm,
-        microBatchSizes: r.microBatchSizes,
-        microBatchSqNorms: r.microBatchSqNorms,
-      };
-      steps.push(record);
-      st = {
-        ...st,
-        step,
-        examples: st.examples + B,
-        trainSeconds: st.trainSeconds + (performance.now() - t0) / 1000,
-        lastLoss: r.loss,
-        lastGradSqNorm: r.gradSqNorm,
+      // (5) state and the noise-scale estimate
+      const record: StepRecord = { step, batchSize: B, ...r };
+      st = advance(st, record, {
+        seconds: (performance.now() - t0 - untimedMs) / 1000,
         schedule: decision.state,
         sampler: drawn.state,
         noise: noise != null ? noise.update(st.noise, record) : null,
-      };
-      // (6) log; evaluate when due
-      const row: RunLogRow = {
-        run: config.runName,
-        step,
-        epoch: st.examples / train.n,
-        examples: st.examples,
-        batchSize: B,
-        learningRate: lr,
-        trainLoss: r.loss,
-        testLoss: null,
-        testAccuracy: null,
-        wallClock: st.trainSeconds,
-      };
-      const est = noise != null ? noise.read(st.noise) : null;
-      if (est?.bSimple != null) row.bSimple = est.bSimple;
-      if (st.examples >= st.nextEval || st.examples >= config.examplesBudget) {
+      });
+      steps.push(record);
+      // (6) log; evaluate when due; hooks
+      const row = rowOf(runName, st, train.n, B, lr, noise != null ? noise.read(st.noise) : null);
+      if (st.examples >= st.nextEval || st.examples >= examplesBudget) {
         const ev = evaluate(model, task, test, config.evalBatchSize);
         row.testLoss = ev.loss;
         row.testAccuracy = ev.accuracy;
-        lastAcc = (100 * ev.accuracy).toFixed(2) + "%";
         let next = st.nextEval;
-        while (next <= st.examples) next += config.evalEvery;
+        while (next <= st.examples) next += evalEvery;
         st = { ...st, nextEval: next };
-        if (config.progress && bar == null) {
-          console.log(
-            `${config.runName}: step ${step}, epoch ${row.epoch.toFixed(2)}, B ${B}, train loss ${r.loss.toFixed(4)}, test loss ${ev.loss.toFixed(4)}, test accuracy ${lastAcc}, ${st.trainSeconds.toFixed(1)} s`,
-          );
-        }
       }
       rows.push(row);
-      args.onRow?.(row);
-      if (
-        config.stopAtAccuracy != null &&
-        row.testAccuracy != null &&
-        row.testAccuracy >= config.stopAtAccuracy
-      ) {
-        break;
-      }
-      bar?.update(st.examples, { step, B, loss: r.loss.toFixed(4), acc: lastAcc });
-      // (7) checkpoint when due, or when asked to stop
+      hooks.forEach((h) => (h.onStep?.(record), h.onRow?.(row)));
+      if (config.stopAtAccuracy != null && (row.testAccuracy ?? -1) >= config.stopAtAccuracy) break;
+      // (7) checkpoint when due or when asked to stop
       stepsSinceSave += 1;
-      const stop = args.shouldStop?.() ?? false;
-      if (
-        checkpoint != null &&
-        (stop ||
-          (checkpoint.everySteps > 0 && stepsSinceSave >= checkpoint.everySteps) ||
-          (checkpoint.everySeconds > 0 &&
-            (performance.now() - lastSave) / 1000 >= checkpoint.everySeconds))
-      ) {
+      stopped = args.shouldStop?.() ?? false;
+      const sinceSave = (performance.now() - lastSave) / 1000;
+      if (checkpoint != null && checkpointDue(checkpoint, stepsSinceSave, sinceSave, stopped)) {
         await save();
         lastSave = performance.now();
         stepsSinceSave = 0;
       }
-      if (stop) {
-        throw new InterruptedError(
-          `${config.runName}: stopped at step ${step}${checkpoint ? `; checkpoint written to ${checkpoint.dir}` : ""}`,
-        );
-      }
+      if (stopped) break;
       // Let signal handlers and timers run between updates (a few µs; on a fast backend a
       // Ctrl-C must not wait for ten updates).
       await new Promise((res) => setImmediate(res));
     }
-    if (stepsSinceSave > 0 || !hasCheckpoint(checkpoint?.dir ?? "")) await save();
+    if (!stopped && (stepsSinceSave > 0 || !hasCheckpoint(checkpoint?.dir ?? ""))) await save();
   } finally {
-    bar?.stop();
+    hooks.forEach((h) => h.onEnd?.());
   }
-  return { rows, steps };
+  return { rows, steps, stopped, state: st };
 }

@@ -1,4 +1,9 @@
 /**
+ * The training layer's records: the run log's row, the per-update step record the noise-scale
+ * estimators read, and the loop state a checkpoint saves.
+ */
+
+/**
  * One row of a training run's log. A row is written after every model update; the test
  * metrics are filled on the rows where an evaluation ran and are null elsewhere.
  */
@@ -44,3 +49,35 @@ export const RUN_LOG_COLUMNS = {
   wallClock: "wall_clock_s",
   bSimple: "b_simple",
 } as const satisfies Record<keyof RunLogRow, string>;
+
+/** Per-update record beyond the run log: what the noise-scale estimators need. */
+export interface StepRecord {
+  step: number;
+  batchSize: number;
+  loss: number;
+  gradSqNorm: number;
+  microBatchSizes: number[];
+  microBatchSqNorms: number[];
+}
+
+/** Plain-JSON loop state saved in `state.json`. */
+export interface LoopState {
+  /** Model updates completed. */
+  step: number;
+  /** Training examples processed. */
+  examples: number;
+  /** Wall-clock seconds of training so far (evaluation excluded). */
+  trainSeconds: number;
+  /** Examples at which the next evaluation is due. */
+  nextEval: number;
+  /** Mean loss of the last update's batch. */
+  lastLoss: number | null;
+  /** |G_B|² of the last update. */
+  lastGradSqNorm: number | null;
+  /** The batch-size schedule's state. */
+  schedule: unknown;
+  /** The epoch sampler's state ({n, seed, epoch, position}). */
+  sampler: unknown;
+  /** The noise-scale estimator's state, or null when none runs. */
+  noise: unknown;
+}

@@ -24,15 +24,10 @@ import { Adam } from "../../lib/optim/adam";
 import { describeBackend, initBackend, type BackendInfo } from "../../lib/backend";
 import { trainStep } from "../../lib/train/step";
 import { classificationTask } from "../../lib/grad/task";
-import { classificationSource } from "../../lib/data/source";
-import { trainLoop } from "../../lib/train/loop";
 import { efficientNetB0 } from "../../lib/models/efficientnet";
-import { smallCnn } from "../../lib/models/small";
 import { Lamb } from "../../lib/optim/lamb";
-import { loadFashionMnist } from "../../lib/data/fashion-mnist";
-import { subset } from "../../lib/data/dataset";
-import { constantSchedule } from "../../lib/schedules/constant";
-import { buildSecondSchedule, parseCompareConfig, QUICK_OVERRIDES } from "../../lib/jobs/compare";
+import { comparisonRuns, parseCompareConfig, QUICK_OVERRIDES } from "../../lib/jobs/compare";
+import { fashionMnistSplits, runCnn } from "../../lib/jobs/common";
 import { BENCH_CASES } from "../../bench/models";
 
 interface Results {
@@ -331,59 +326,31 @@ async function efficientNetThroughput(): Promise<void> {
 }
 
 async function mainJobQuick(dataDir: string): Promise<void> {
-  const config = parseCompareConfig({ ...QUICK_OVERRIDES, progress: false, noiseScale: false });
-  const full = loadFashionMnist(dataDir);
-  const train = subset(full.train, Math.min(config.trainSubset ?? full.train.n, full.train.n));
-  const test = subset(full.test, Math.min(config.testSubset ?? full.test.n, full.test.n));
-  const task = classificationTask(train.featureShape, train.numClasses);
-  const second = await buildSecondSchedule(config, train.n, () => {
+  const config = parseCompareConfig({
+    ...QUICK_OVERRIDES,
+    dataDir,
+    progress: false,
+    noiseScale: false,
+  });
+  const data = fashionMnistSplits(config.dataDir, config.trainSubset, config.testSubset);
+  const { runs } = await comparisonRuns(config, data, () => {
     throw new Error("the kit runs the main job's default second schedule only");
   });
   results.mainJobQuick = [];
-  const budget = Math.round(config.epochs * train.n);
-  for (const [name, schedule] of [
-    [`constant B=${config.batchSize}`, constantSchedule({ batchSize: config.batchSize })],
-    [second.name, second.schedule],
-  ] as const) {
-    const model = smallCnn({
-      inputShape: train.featureShape,
-      numClasses: train.numClasses,
-      seed: config.seed,
-    });
-    const optimizer = new Adam({ learningRate: config.learningRate });
-    const r = await trainLoop({
-      model,
-      optimizer,
-      task,
-      train: classificationSource(train),
-      test: classificationSource(test),
-      schedule,
-      config: {
-        runName: name,
-        examplesBudget: budget,
-        learningRate: config.learningRate,
-        microBatchSize: config.microBatchSize,
-        evalEvery: Math.max(1, Math.round(config.evalEvery * train.n)),
-        evalBatchSize: 1000,
-        seed: config.seed,
-        maxLoss: 1e3,
-        progress: false,
-      },
-    });
+  for (const run of runs) {
+    const r = await runCnn({ data, schedule: run.schedule, loop: run.loop, seed: config.seed });
     const last = r.rows[r.rows.length - 1];
     const acc = [...r.rows].reverse().find((q) => q.testAccuracy != null)?.testAccuracy ?? null;
     results.mainJobQuick.push({
-      run: name,
+      run: run.name,
       updates: last.step,
       examples: last.examples,
       wallClockSeconds: last.wallClock,
       testAccuracy: acc,
     });
     log(
-      `main job quick, ${name}: ${last.step} updates, ${last.wallClock.toFixed(1)} s, test accuracy ${acc}`,
+      `main job quick, ${run.name}: ${last.step} updates, ${last.wallClock.toFixed(1)} s, test accuracy ${acc}`,
     );
-    model.dispose();
-    optimizer.dispose();
     save();
   }
 }

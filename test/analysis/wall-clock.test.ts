@@ -6,7 +6,7 @@ import { useTrainingBackend } from "../helpers/backends";
 import { trainForWallClock } from "../../lib/analysis/wall-clock";
 import { constantSchedule } from "../../lib/schedules/constant";
 import { noiseScaleEstimator } from "../../lib/noise/noise-scale-estimator";
-import type { LoopConfig } from "../../lib/train/loop";
+import type { LoopConfigInput } from "../../lib/train/config";
 import type { DataSource } from "../../lib/data/source";
 import { gaussian, linearModel, regressionBatch, regressionTask } from "../noise/helpers";
 
@@ -25,7 +25,7 @@ function source(n: number): DataSource {
   };
 }
 
-const config = (budget: number): LoopConfig => ({
+const config = (budget: number): LoopConfigInput => ({
   runName: "t",
   examplesBudget: budget,
   learningRate: 0.01,
@@ -34,7 +34,6 @@ const config = (budget: number): LoopConfig => ({
   evalBatchSize: 256,
   seed: 1,
   maxLoss: 1e6,
-  progress: false,
 });
 
 test("trainForWallClock stops after the first update at or past the limit", async () => {

@@ -5,16 +5,15 @@ import { constantSchedule } from "../../lib/schedules/constant";
 import { gdSchedule } from "../../lib/schedules/gd";
 import {
   batchGradient,
-  choleskySolve,
   expectedSmoothness,
   fullGradient,
   loss,
   lossGap,
   makeLeastSquares,
   noiseScaleAt,
-  runToTolerance,
-  symmetricEigenvalues,
 } from "../../lib/theory/least-squares";
+import { choleskySolve, symmetricEigenvalues } from "../../lib/theory/linalg";
+import { runToTolerance } from "../../lib/theory/run-to-tolerance";
 
 const p = makeLeastSquares({ n: 10_000, d: 50, seed: 3 });
 

@@ -32,7 +32,6 @@ const baseConfig = {
   evalBatchSize: 100,
   seed: 3,
   maxLoss: 1e3,
-  progress: false,
 };
 
 test("the loop applies each step's batch size and learning rate, clips the last batch, and evaluates on schedule", async () => {
@@ -109,7 +108,6 @@ test("the main job runs end to end on a tiny subset and writes run logs and the 
     testSubset: 200,
     growthEvery: 0.5,
     evalEvery: 0.5,
-    progress: false,
   });
   const r = await runComparison(config, () => undefined);
   assert.equal(r.summaries.length, 2);
@@ -149,7 +147,6 @@ test("the B_crit sweep stops each run at the target, fits S = S_min(1 + B_crit/B
       targetAccuracy: 0.7,
       maxEpochs: 2,
       outDir: out,
-      progress: false,
     }),
     () => undefined,
   );

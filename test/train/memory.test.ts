@@ -80,7 +80,6 @@ test("divergence leaves the last good checkpoint as the newest", async () => {
     evalBatchSize: 100,
     seed: 1,
     maxLoss: 30,
-    progress: false,
   };
   let failedAt = -1;
   await assert.rejects(

@@ -1,0 +1,152 @@
+/**
+ * What the jobs (lib/jobs/compare.ts, lib/jobs/sweep.ts) and the notebooks share: the
+ * Fashion-MNIST splits and task, one CNN run through `trainLoop` with the jobs' defaults, the
+ * throughput curve a goodput schedule needs, and configuration parsing.
+ */
+import { loadFashionMnist } from "../data/fashion-mnist";
+import { ClassificationDataset, subset } from "../data/dataset";
+import { classificationSource, DataSource } from "../data/source";
+import { classificationTask, Task } from "../grad/task";
+import { smallCnn } from "../models/small";
+import { Adam } from "../optim/adam";
+import { measureThroughput } from "../probes/hardware";
+import { progressReporter } from "../report/progress";
+import type { ThroughputCurvePoint } from "../schedules/goodput";
+import type { BatchSchedule } from "../schedules/types";
+import type { LoopConfigInput } from "../train/config";
+import {
+  trainLoop,
+  type CheckpointOptions,
+  type LoopHooks,
+  type NoiseEstimatorHook,
+  type TrainResult,
+} from "../train/loop";
+
+/** Fashion-MNIST as the jobs use it: optional subsets, the task, and loop data sources. */
+export interface FashionMnistSplits {
+  trainDs: ClassificationDataset;
+  testDs: ClassificationDataset;
+  task: Task;
+  train: DataSource;
+  test: DataSource;
+}
+
+/**
+ * Loads Fashion-MNIST from `dataDir` and keeps the first `trainSubset` / `testSubset` examples
+ * (0 = all).
+ * @throws DatasetError when the files are missing or malformed.
+ */
+export function fashionMnistSplits(
+  dataDir: string,
+  trainSubset: number,
+  testSubset: number,
+): FashionMnistSplits {
+  const full = loadFashionMnist(dataDir);
+  const cut = (ds: ClassificationDataset, k: number) =>
+    k > 0 ? subset(ds, Math.min(k, ds.n)) : ds;
+  const trainDs = cut(full.train, trainSubset);
+  const testDs = cut(full.test, testSubset);
+  return {
+    trainDs,
+    testDs,
+    task: classificationTask(trainDs.featureShape, trainDs.numClasses),
+    train: classificationSource(trainDs),
+    test: classificationSource(testDs),
+  };
+}
+
+/** One run of the jobs' CNN (lib/models/small.ts) with Adam. */
+export interface CnnRunOptions {
+  data: FashionMnistSplits;
+  schedule: BatchSchedule<unknown>;
+  /** Loop settings that differ from the defaults (lib/train/config.ts). */
+  loop: LoopConfigInput;
+  /** Seed of the initial weights (all runs of a job start from the same weights). */
+  seed: number;
+  noise?: NoiseEstimatorHook;
+  checkpoint?: CheckpointOptions;
+  shouldStop?: () => boolean;
+  /** Install the progress reporter (lib/report/progress.ts). */
+  progress?: boolean;
+  hooks?: LoopHooks[];
+}
+
+/**
+ * Builds the CNN and Adam, trains with `trainLoop`, disposes both.
+ * @throws whatever `trainLoop` throws (ConfigError, ConvergenceError, CheckpointError).
+ */
+export async function runCnn(o: CnnRunOptions): Promise<TrainResult> {
+  const { trainDs } = o.data;
+  const model = smallCnn({
+    inputShape: trainDs.featureShape,
+    numClasses: trainDs.numClasses,
+    seed: o.seed,
+  });
+  const optimizer = new Adam({ learningRate: o.loop.learningRate });
+  try {
+    return await trainLoop({
+      model,
+      optimizer,
+      task: o.data.task,
+      train: o.data.train,
+      test: o.data.test,
+      schedule: o.schedule,
+      config: o.loop,
+      noise: o.noise,
+      checkpoint: o.checkpoint,
+      shouldStop: o.shouldStop,
+      hooks: [...(o.progress ? [progressReporter()] : []), ...(o.hooks ?? [])],
+    });
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+/**
+ * Examples/s of one CNN update against B on the current backend — the curve a goodput schedule
+ * needs: B = max(1, min(B_0, 16)), doubling up to min(maxBatchSize, 2048); the model's weights
+ * are restored after the probe (lib/probes/hardware.ts).
+ */
+export function cnnThroughputCurve(
+  data: FashionMnistSplits,
+  o: {
+    initialBatchSize: number;
+    maxBatchSize: number;
+    microBatchSize: number;
+    learningRate: number;
+    seed: number;
+  },
+): ThroughputCurvePoint[] {
+  const { trainDs } = data;
+  const model = smallCnn({
+    inputShape: trainDs.featureShape,
+    numClasses: trainDs.numClasses,
+    seed: o.seed,
+  });
+  const sizes: number[] = [];
+  for (
+    let b = Math.max(1, Math.min(o.initialBatchSize, 16));
+    b <= Math.min(o.maxBatchSize, 2048);
+    b *= 2
+  ) {
+    sizes.push(b);
+  }
+  try {
+    const curve = measureThroughput(
+      model,
+      data.task,
+      (b) => data.train.batch(Int32Array.from({ length: b }, (_, i) => i % trainDs.n)),
+      {
+        batchSizes: sizes,
+        warmupSteps: 1,
+        steps: 2,
+        microBatchSize: o.microBatchSize,
+        learningRate: o.learningRate,
+      },
+    );
+    return curve.map((p) => ({ batchSize: p.batchSize, examplesPerSecond: p.examplesPerSecond }));
+  } finally {
+    model.dispose();
+  }
+}

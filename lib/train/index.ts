@@ -1,0 +1,28 @@
+/** Training: one model update, the loop with its hooks, evaluation, checkpoints, records. */
+export { trainStep, type StepOptions } from "./step";
+export {
+  trainLoop,
+  type CheckpointOptions,
+  type LoopHooks,
+  type NoiseEstimatorHook,
+  type TrainLoopArgs,
+  type TrainResult,
+} from "./loop";
+export {
+  checkpointDue,
+  loopConfigSchema,
+  noiseSplit,
+  parseLoopConfig,
+  type LoopConfig,
+  type LoopConfigInput,
+} from "./config";
+export { evaluate, probeSource } from "./evaluate";
+export {
+  checkCompatible,
+  hasCheckpoint,
+  loadCheckpoint,
+  restoreInto,
+  saveCheckpoint,
+  type LoadedCheckpoint,
+} from "./checkpoint";
+export type { LoopState, RunLogRow, StepRecord } from "./types";
