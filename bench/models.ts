@@ -1,5 +1,5 @@
 /**
- * The benchmark models: the four of ../shared/notes/wasm-training.md, plus EfficientNet-B0
+ * The benchmark models: the four of docs/notes/wasm-training.md, plus EfficientNet-B0
  * at 32×32×3 and the GPT char LM at context 128 — random data and one Adam training step each.
  */
 import * as tf from "@tensorflow/tfjs-core";

@@ -63,7 +63,7 @@ export interface GradNormMean {
  *
  * Formula: E|G_B|² = |G|² + tr(Σ)/B for independent draws (McCandlish et al. 2018, §2.2);
  * drawing B of n examples without replacement multiplies the second term by (n − B)/(n − 1)
- * (finite-population correction, lib/noise/estimators.ts), under 2 % for B ≤ n/50.
+ * (finite-population correction, lib/noise/finite-population.ts), under 2 % for B ≤ n/50.
  * Feed the samples (or the per-B means) to `gradNormLineFit` for the intercept |G|² and slope
  * tr Σ.
  *

@@ -1,7 +1,7 @@
 /**
  * The hardware side of choosing a batch size: throughput (examples/s) against B on the current
  * backend, and the largest batch that fits in memory — the two curves goodput multiplies with
- * statistical efficiency (Qiao et al., "Pollux", OSDI'21; DESIGN.md §1 "Goodput").
+ * statistical efficiency (Qiao et al., "Pollux", OSDI'21; docs/design.md §1 "Goodput").
  *
  * Both probes leave the model exactly as they found it: every weight (trainable or not, e.g.
  * batch-norm moving statistics) is snapshotted before and restored bit for bit after, also on

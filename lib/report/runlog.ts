@@ -1,7 +1,7 @@
 /**
  * Run logs as nodejs-polars DataFrames, and their CSV / Parquet files.
  *
- * A run log is one {@link RunLogRow} per model update (see `runlog-types.ts`). As a DataFrame its
+ * A run log is one {@link RunLogRow} per model update (see lib/train/types.ts). As a DataFrame its
  * columns are {@link RUN_LOG_COLUMNS} in that order, typed by {@link RUN_LOG_DTYPES}: `run` is
  * String (polars' current name for Utf8), the counts (`step`, `examples_processed`,
  * `batch_size`) are Int64, everything else is Float64; the test metrics are null on rows where

@@ -11,7 +11,7 @@ export interface ThroughputCurvePoint {
 export interface GoodputScheduleOptions {
   /** B_0: the base batch of the statistical efficiency, and the batch before any estimate. */
   initialBatchSize: number;
-  /** Measured throughput (≥ 1 point, B strictly increasing, examples/s > 0); see lib/noise/hardware. */
+  /** Measured throughput (≥ 1 point, B strictly increasing, examples/s > 0); see lib/probes/hardware.ts. */
   throughput: ThroughputCurvePoint[];
   /** Smallest candidate batch (default: the smallest measured B). */
   minBatchSize?: number;

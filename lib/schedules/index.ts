@@ -1,4 +1,4 @@
-/** Batch-size schedules, learning-rate rules and the registry (DESIGN.md §4). */
+/** Batch-size schedules, learning-rate rules and the registry (docs/design.md §4). */
 
 // The interface and validation helpers
 export {

@@ -41,7 +41,7 @@ export function sqrtScaling(batchSize: number, baseBatchSize: number): number {
 /**
  * Power-law rule: `lr(B) / lr(B_0) = (B / B_0)^α`. α = 1 is the linear rule, α = ½ the
  * square-root rule; for Adam-family optimizers McCandlish et al. (2018, arXiv:1812.06162)
- * put α between 0.5 and 1 (DESIGN.md §1). α is accepted in [0, 1] (α = 0: no scaling).
+ * put α between 0.5 and 1 (docs/design.md §1). α is accepted in [0, 1] (α = 0: no scaling).
  *
  * @param batchSize - B, > 0.
  * @param baseBatchSize - B_0, > 0.

@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
   options: { out: { type: "string", default: join(root, "build", "gpu-kit.tar.gz") } },
 });
 const LIMIT = 64 * 1024 * 1024;
-const TRAIN_SUBSET = 10000; // lib/train/compare.ts QUICK_OVERRIDES
+const TRAIN_SUBSET = 10000; // lib/jobs/compare.ts QUICK_OVERRIDES
 const TEST_SUBSET = 2000;
 
 const log = (m) => process.stdout.write(`build-kit: ${m}\n`);

@@ -1,7 +1,7 @@
 /**
  * batchwise's kernel pack for the tfjs `wasm` backend: the gradient kernels it lacks and
  * replacements for the stock kernels that make training slow. See
- * `../shared/notes/wasm-training.md` for the measurements that chose them.
+ * `docs/notes/wasm-training.md` for the measurements that chose them.
  *
  * | kernel | why | how |
  * |---|---|---|
