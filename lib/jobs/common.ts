@@ -3,6 +3,7 @@
  * Fashion-MNIST splits and task, one CNN run through `trainLoop` with the jobs' defaults, the
  * throughput curve a goodput schedule needs, and configuration parsing.
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { loadFashionMnist } from "../data/fashion-mnist";
 import { ClassificationDataset, subset } from "../data/dataset";
 import { classificationSource, DataSource } from "../data/source";
@@ -32,16 +33,16 @@ export interface FashionMnistSplits {
 }
 
 /**
- * Loads Fashion-MNIST from `dataDir` and keeps the first `trainSubset` / `testSubset` examples
- * (0 = all).
+ * Loads Fashion-MNIST from `dataDir` (default the vendored copy) and keeps the first
+ * `trainSubset` / `testSubset` examples (0 or absent = all).
  * @throws DatasetError when the files are missing or malformed.
+ * @example const data = fashionMnistSplits({ trainSubset: 10_000, testSubset: 1000 });
  */
 export function fashionMnistSplits(
-  dataDir: string,
-  trainSubset: number,
-  testSubset: number,
+  o: { dataDir?: string; trainSubset?: number; testSubset?: number } = {},
 ): FashionMnistSplits {
-  const full = loadFashionMnist(dataDir);
+  const { trainSubset = 0, testSubset = 0 } = o;
+  const full = loadFashionMnist(o.dataDir);
   const cut = (ds: ClassificationDataset, k: number) =>
     k > 0 ? subset(ds, Math.min(k, ds.n)) : ds;
   const trainDs = cut(full.train, trainSubset);
@@ -66,13 +67,15 @@ export interface CnnRunOptions {
   noise?: NoiseEstimatorHook;
   checkpoint?: CheckpointOptions;
   shouldStop?: () => boolean;
+  /** The optimizer for a learning rate (default batchwise's Adam, lib/optim/adam.ts). */
+  optimizer?: (learningRate: number) => tf.Optimizer;
   /** Install the progress reporter (lib/report/progress.ts). */
   progress?: boolean;
   hooks?: LoopHooks[];
 }
 
 /**
- * Builds the CNN and Adam, trains with `trainLoop`, disposes both.
+ * Builds the CNN and the optimizer, trains with `trainLoop`, disposes both.
  * @throws whatever `trainLoop` throws (ConfigError, ConvergenceError, CheckpointError).
  */
 export async function runCnn(o: CnnRunOptions): Promise<TrainResult> {
@@ -82,7 +85,7 @@ export async function runCnn(o: CnnRunOptions): Promise<TrainResult> {
     numClasses: trainDs.numClasses,
     seed: o.seed,
   });
-  const optimizer = new Adam({ learningRate: o.loop.learningRate });
+  const optimizer = (o.optimizer ?? ((lr) => new Adam({ learningRate: lr })))(o.loop.learningRate);
   try {
     return await trainLoop({
       model,

@@ -258,7 +258,7 @@ export async function runComparison(
   opts: { resume?: boolean; shouldStop?: () => boolean } = {},
 ): Promise<CompareResult & { stopped: boolean }> {
   // 1. Data
-  const data = fashionMnistSplits(config.dataDir, config.trainSubset, config.testSubset);
+  const data = fashionMnistSplits(config);
   const { trainDs, testDs } = data;
   const budget = Math.round(config.epochs * trainDs.n);
   log(

@@ -87,7 +87,7 @@ export async function runSweep(
   config: SweepConfig,
   log: (s: string) => void = console.log,
 ): Promise<SweepResult> {
-  const data = fashionMnistSplits(config.dataDir, config.trainSubset, config.testSubset);
+  const data = fashionMnistSplits(config);
   const { trainDs } = data;
   const bSmall = Math.min(...config.batchSizes);
   const runs: SweepRun[] = [];

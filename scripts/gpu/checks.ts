@@ -332,7 +332,7 @@ async function mainJobQuick(dataDir: string): Promise<void> {
     progress: false,
     noiseScale: false,
   });
-  const data = fashionMnistSplits(config.dataDir, config.trainSubset, config.testSubset);
+  const data = fashionMnistSplits(config);
   const { runs } = await comparisonRuns(config, data, () => {
     throw new Error("the kit runs the main job's default second schedule only");
   });
