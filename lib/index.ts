@@ -48,7 +48,6 @@ export * from "./cluster/simulator";
 // The gradient core, training, probes, jobs
 export * from "./grad";
 export { setLearningRate } from "./optim/learning-rate";
-export { type DataSource, type StepBatch } from "./data/source";
 export * from "./train";
 export * from "./probes";
 export * from "./jobs";

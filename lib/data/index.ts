@@ -49,3 +49,4 @@ export type { CharCorpus, CharCorpusOptions, CharVocabJSON } from "./text";
 // Sampling
 export { epochPermutation, parseSamplerState, sampleBatch, samplerInit } from "./sampler";
 export type { SampledBatch, SamplerState } from "./sampler";
+export { classificationSource, languageModelSource, type DataSource, type StepBatch } from "./source";
