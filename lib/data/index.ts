@@ -49,4 +49,9 @@ export type { CharCorpus, CharCorpusOptions, CharVocabJSON } from "./text";
 // Sampling
 export { epochPermutation, parseSamplerState, sampleBatch, samplerInit } from "./sampler";
 export type { SampledBatch, SamplerState } from "./sampler";
-export { classificationSource, languageModelSource, type DataSource, type StepBatch } from "./source";
+export {
+  classificationSource,
+  languageModelSource,
+  type DataSource,
+  type StepBatch,
+} from "./source";
