@@ -1,8 +1,9 @@
 /**
- * The pieces of the notebook tooling (scripts/notebooks.ts) that need no Jupyter: the
- * kernelspec, finding Jupyter's Python and Chromium, the checks on committed notebooks, and
- * counting charts in an executed notebook and in the DOM Chromium rendered. Unit-tested in
- * test/notebooks/.
+ * The pieces of the notebook tooling (scripts/notebooks.ts, scripts/test-jupyterlab.ts) that
+ * need no Jupyter: the kernelspec, the project's virtual environment, finding Jupyter's Python
+ * and Chromium, JupyterLab's settings for the browser test, the checks on committed notebooks,
+ * and counting charts, claim checks and problems in an executed notebook and in the DOM
+ * Chromium rendered. Unit-tested in test/notebooks/.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -16,6 +17,12 @@ export const KERNEL_DISPLAY_NAME = "TypeScript (batchwise)";
 
 /** Class of the wrapper `<div>` showPlot writes around each chart (lib/report/notebook.ts). */
 export const CHART_MARKER = 'class="batchwise-chart"';
+
+/** plotly's MIME type: showPlot's output carries the figure under it (lib/report/notebook.ts). */
+export const PLOTLY_MIME_TYPE = "application/vnd.plotly.v1+json";
+
+/** How the Markdown output of lib's checkClaim starts (lib/report/notebook.ts). */
+export const CLAIM_CHECK_PREFIX = "**Claim check:";
 
 /** What plotly writes on each chart it has drawn. */
 export const DRAWN_CHART = 'class="plot-container plotly"';
@@ -115,22 +122,44 @@ export function jupyterPathEnv(root: string, env: NodeJS.ProcessEnv = process.en
   return [jupyterDataDir(root), env.JUPYTER_PATH].filter((p) => p).join(path.delimiter);
 }
 
+/**
+ * The project's virtual environment: `$BATCHWISE_VENV` (relative to `root`) or `<root>/.venv`,
+ * the one `npm run setup:native` and `npm run setup:notebooks` create.
+ */
+export function projectVenv(root: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(root, env.BATCHWISE_VENV ?? ".venv");
+}
+
+/** The virtual environment's python (`<venv>/bin/python`), whether or not it exists. */
+export function venvPython(root: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(projectVenv(root, env), "bin", "python");
+}
+
 function runs(cmd: string, args: string[]): boolean {
   const r = spawnSync(cmd, args, { stdio: "ignore", timeout: 60_000 });
   return r.error == null && r.status === 0;
 }
 
 /**
- * The first Python that can import `modules`: `$BATCHWISE_JUPYTER_PYTHON`, Debian's
- * /usr/bin/python3 (the one the jupyter-notebook package installs into; the first python3 on
- * PATH may be another, e.g. pyenv's), then python3 and python on PATH.
+ * The first Python that can import `modules`: `$BATCHWISE_JUPYTER_PYTHON`, the project's
+ * virtual environment when `root` is given (where `npm run setup:notebooks` installs
+ * JupyterLab, nbconvert and nbclient), Debian's /usr/bin/python3 (the one the
+ * jupyter-notebook package installs into; the first python3 on PATH may be another, e.g.
+ * pyenv's), then python3 and python on PATH.
  * @returns the command, or null when none can.
  */
 export function findJupyterPython(
   modules: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  root?: string,
 ): string | null {
-  const candidates = [env.BATCHWISE_JUPYTER_PYTHON, "/usr/bin/python3", "python3", "python"];
+  const candidates = [
+    env.BATCHWISE_JUPYTER_PYTHON,
+    root != null ? venvPython(root, env) : undefined,
+    "/usr/bin/python3",
+    "python3",
+    "python",
+  ];
   for (const c of candidates) {
     if (c && runs(c, ["-c", `import ${modules.join(", ")}`])) return c;
   }
@@ -271,4 +300,114 @@ export function stderrOutputs(nb: Notebook): { cell: number; text: string }[] {
     }
   });
   return out;
+}
+
+/** Number of outputs with plotly's MIME type in an executed notebook (one per showPlot call). */
+export function countPlotlyOutputs(nb: Notebook): number {
+  let n = 0;
+  for (const c of nb.cells) {
+    for (const o of c.outputs ?? []) if (o.data?.[PLOTLY_MIME_TYPE] != null) n++;
+  }
+  return n;
+}
+
+/** The claim checks (lib's checkClaim) in an executed notebook: cell, text, whether it held. */
+export function claimChecks(nb: Notebook): { cell: number; text: string; holds: boolean }[] {
+  const out: { cell: number; text: string; holds: boolean }[] = [];
+  nb.cells.forEach((c, i) => {
+    for (const o of c.outputs ?? []) {
+      const md = o.data?.["text/markdown"];
+      if (md == null) continue;
+      const text = joinText(md as string | string[]).trim();
+      if (text.startsWith(CLAIM_CHECK_PREFIX)) {
+        out.push({ cell: i, text, holds: text.startsWith(`${CLAIM_CHECK_PREFIX} holds**`) });
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * JupyterLab's user settings for the browser test, by file under JUPYTERLAB_SETTINGS_DIR:
+ * every cell attached to the page (windowing off, so that every output is in the DOM to count
+ * and in the screenshot), execution times recorded in the cell metadata, no autosave, no news
+ * or update checks (no network, no toast over the page).
+ */
+export function jupyterLabTestSettings(): Record<string, Record<string, unknown>> {
+  return {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+      windowingMode: "none",
+      recordTiming: true,
+    },
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": { autosave: false },
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+      fetchNews: "false",
+      checkForUpdates: false,
+    },
+  };
+}
+
+/** Writes {@link jupyterLabTestSettings} under `dir` (JUPYTERLAB_SETTINGS_DIR). */
+export function writeJupyterLabSettings(dir: string): void {
+  for (const [file, value] of Object.entries(jupyterLabTestSettings())) {
+    const p = path.join(dir, file);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, JSON.stringify(value, null, 1) + "\n");
+  }
+}
+
+/**
+ * When each code cell of a notebook executed in JupyterLab with `recordTiming` ran, in seconds
+ * since the epoch, from `metadata.execution`: from the kernel's `iopub.status.busy` to its
+ * `iopub.status.idle` (tslab sends no `execute_input`, and may report a queued cell busy before
+ * the previous one is idle: the cells ran one after the other, so a cell starts no earlier than
+ * the previous one ended).
+ * @returns cell index → { start, end } for the cells with both times, in cell order.
+ */
+export function cellTimes(nb: Notebook): Map<number, { start: number; end: number }> {
+  const out = new Map<number, { start: number; end: number }>();
+  let previousEnd = -Infinity;
+  nb.cells.forEach((c, i) => {
+    const ex = c.metadata?.execution as Record<string, unknown> | undefined;
+    const busy = Date.parse(String(ex?.["iopub.status.busy"] ?? ""));
+    const idle = Date.parse(String(ex?.["iopub.status.idle"] ?? ""));
+    if (Number.isFinite(busy) && Number.isFinite(idle)) {
+      const end = idle / 1000;
+      const start = Math.min(end, Math.max(busy / 1000, previousEnd));
+      out.set(i, { start, end });
+      previousEnd = end;
+    }
+  });
+  return out;
+}
+
+/** The cell running at `time` (s since the epoch), else the last one that ended before it. */
+export function cellAtTime(
+  times: Map<number, { start: number; end: number }>,
+  time: number,
+): number | null {
+  let best: number | null = null;
+  for (const [i, c] of times) {
+    if (c.start <= time && time <= c.end) return i;
+    if (c.end <= time && (best == null || i > best)) best = i;
+  }
+  return best;
+}
+
+/**
+ * A copy of an executed notebook that JupyterLab opens untrusted and whose charts its plotly
+ * renderer must draw from the JSON: the `image/png` snapshots the renderer adds to each plotly
+ * output are dropped (it would show those instead), and `metadata.batchwise.untrustedCopy`
+ * makes the content differ from the signed original, so its signature is unknown.
+ */
+export function untrustedCopy(nb: Notebook): Notebook {
+  const copy = JSON.parse(JSON.stringify(nb)) as Notebook;
+  for (const c of copy.cells) {
+    for (const o of c.outputs ?? []) {
+      if (o.data?.[PLOTLY_MIME_TYPE] != null) delete o.data["image/png"];
+    }
+  }
+  const meta = (copy.metadata.batchwise ?? {}) as Record<string, unknown>;
+  copy.metadata.batchwise = { ...meta, untrustedCopy: true };
+  return copy;
 }

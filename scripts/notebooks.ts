@@ -2,10 +2,16 @@
  * The notebooks' tooling:
  *
  *   tsx scripts/notebooks.ts kernel          write the tslab kernelspec (npm run notebooks:kernel)
- *   tsx scripts/notebooks.ts open [--lab]    open Jupyter on notebooks/ (npm run notebooks)
+ *   tsx scripts/notebooks.ts open [--classic] [JUPYTER ARGS…]
+ *                                            open JupyterLab (the project's .venv, set up by
+ *                                            npm run setup:notebooks) on notebooks/, or with
+ *                                            --classic the classic notebook (Jupyter
+ *                                            Notebook < 7, e.g. Debian's); npm run notebooks
  *   tsx scripts/notebooks.ts run [--full] [--timeout S] [NAME…]
- *                                            run every notebook headlessly and check it
- *                                            (npm run test:notebooks)
+ *                                            run every notebook headlessly with nbclient and
+ *                                            check it (npm run test:notebooks; the browser
+ *                                            test, npm run test:jupyterlab, checks all this
+ *                                            too and is the one npm test runs)
  *
  * `run`, for each notebook (or those whose file name contains a NAME):
  * 1. checks the committed file (no outputs, the mode switch in the first cell, the declared
@@ -14,15 +20,18 @@
  *    (full with --full: BATCHWISE_FULL=1); a cell error, a cell over the timeout (default
  *    180 s quick, 3600 s full), a dead kernel or any stderr output fails, naming the notebook
  *    and the cell;
- * 3. counts the chart markers showPlot wrote and compares with the declared count;
+ * 3. counts the chart markers and the plotly MIME outputs showPlot wrote and compares each
+ *    with the declared count;
  * 4. exports the executed notebook to HTML (jupyter nbconvert --to html), renders it in
  *    headless Chromium and counts the charts plotly drew (`plot-container plotly`): they must
  *    equal the declared count.
  * Outputs go to build/notebooks/quick/ or build/notebooks/full/ (executed/, html/, dom/,
  * summary.json).
  *
- * Without Jupyter (Python with nbclient + nbconvert) or Chromium the run is skipped with a
- * message — unless BATCHWISE_REQUIRE_NOTEBOOKS=1 (set by .ci/run), which makes it a failure.
+ * Jupyter's Python is the project's .venv when it has nbclient and nbconvert (npm run
+ * setup:notebooks installs them with JupyterLab), else Debian's. Without one, or without
+ * Chromium, the run is skipped with a message — unless BATCHWISE_REQUIRE_NOTEBOOKS=1 (set by
+ * .ci/run), which makes it a failure.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -32,6 +41,7 @@ import {
   chromiumArgs,
   committedProblems,
   countChartMarkers,
+  countPlotlyOutputs,
   countDrawnCharts,
   declaredCharts,
   describeCell,
@@ -39,8 +49,10 @@ import {
   findJupyterPython,
   FULL_MODE_ENV,
   jupyterPathEnv,
+  KERNEL_DISPLAY_NAME,
   KERNEL_NAME,
   listNotebooks,
+  PLOTLY_MIME_TYPE,
   readNotebook,
   stderrOutputs,
   writeKernelSpec,
@@ -66,7 +78,7 @@ interface Result {
 
 function usage(): never {
   console.error(
-    "usage: tsx scripts/notebooks.ts kernel | open [--lab] | run [--full] [--timeout S] [NAME...]",
+    "usage: tsx scripts/notebooks.ts kernel | open [--classic] [JUPYTER ARGS...] | run [--full] [--timeout S] [NAME...]",
   );
   process.exit(2);
 }
@@ -79,26 +91,49 @@ function kernel(): void {
   );
 }
 
+/** Whether `python` has the classic notebook (Jupyter Notebook before 7, which is JupyterLab-based). */
+function hasClassicNotebook(python: string): boolean {
+  const r = spawnSync(
+    python,
+    ["-c", "import notebook, sys; sys.exit(int(notebook.__version__.split('.')[0]) >= 7)"],
+    { stdio: "ignore" },
+  );
+  return r.status === 0;
+}
+
 function open(args: string[]): void {
-  const lab = args.includes("--lab");
-  const python = findJupyterPython([lab ? "jupyterlab" : "notebook"]);
-  if (python == null) {
-    console.error(
-      lab
-        ? "JupyterLab not found: install it (e.g. pip install jupyterlab) or set BATCHWISE_JUPYTER_PYTHON"
-        : "Jupyter Notebook not found: install it (Debian: apt-get install jupyter-notebook) or set BATCHWISE_JUPYTER_PYTHON",
-    );
-    process.exit(1);
+  const classic = args.includes("--classic");
+  // --lab: the default since JupyterLab comes from npm run setup:notebooks; still accepted.
+  const rest = args.filter((a) => a !== "--lab" && a !== "--classic");
+  let python: string | null;
+  if (classic) {
+    python = findJupyterPython(["notebook"], process.env, ROOT);
+    if (python == null || !hasClassicNotebook(python)) {
+      console.error(
+        "the classic notebook (Jupyter Notebook < 7) was not found: Debian: apt-get install jupyter-notebook; or set BATCHWISE_JUPYTER_PYTHON",
+      );
+      process.exit(1);
+    }
+  } else {
+    python = findJupyterPython(["jupyterlab"], process.env, ROOT);
+    if (python == null) {
+      console.error(
+        "JupyterLab not found: run npm run setup:notebooks (installs the pinned JupyterLab and plotly into .venv), or set BATCHWISE_JUPYTER_PYTHON",
+      );
+      process.exit(1);
+    }
   }
   writeKernelSpec(ROOT);
-  const rest = args.filter((a) => a !== "--lab");
   // Jupyter refuses to start as root without --allow-root (containers often run as root).
   if (process.getuid?.() === 0 && !rest.includes("--allow-root")) rest.push("--allow-root");
+  console.log(
+    `opening ${classic ? "the classic notebook" : "JupyterLab"} (${python}) on notebooks/: choose the kernel "${KERNEL_DISPLAY_NAME}"`,
+  );
   const r = spawnSync(
     python,
     [
       "-m",
-      lab ? "jupyterlab" : "notebook",
+      classic ? "notebook" : "jupyterlab",
       `--notebook-dir=${path.join(ROOT, "notebooks")}`,
       ...rest,
     ],
@@ -221,6 +256,12 @@ function runOne(
   if (res.declared != null && res.emitted !== res.declared) {
     res.failures.push(`${name}: made ${res.emitted} charts, its metadata declares ${res.declared}`);
   }
+  const plotly = countPlotlyOutputs(nb);
+  if (res.declared != null && plotly !== res.declared) {
+    res.failures.push(
+      `${name}: ${plotly} outputs carry plotly's MIME type (${PLOTLY_MIME_TYPE}), its metadata declares ${res.declared} charts`,
+    );
+  }
 
   // 3. HTML, rendered by Chromium
   const htmlDir = path.join(OUT, "html");
@@ -320,7 +361,7 @@ function run(args: string[]): void {
     process.exit(1);
   }
   // Committed-file problems fail even where Jupyter is missing.
-  const python = findJupyterPython(["nbclient", "nbconvert"]);
+  const python = findJupyterPython(["nbclient", "nbconvert"], process.env, ROOT);
   if (python == null) {
     const problems = files.flatMap((f) =>
       committedProblems(readNotebook(f)).map((p) => `${path.relative(ROOT, f)}: ${p}`),
@@ -330,7 +371,7 @@ function run(args: string[]): void {
       process.exit(1);
     }
     skipOrFail(
-      "no Python with Jupyter's nbclient and nbconvert (Debian: apt-get install jupyter-notebook python3-nbconvert; or set BATCHWISE_JUPYTER_PYTHON)",
+      "no Python with Jupyter's nbclient and nbconvert (npm run setup:notebooks installs them into .venv; or Debian: apt-get install jupyter-notebook python3-nbconvert; or set BATCHWISE_JUPYTER_PYTHON)",
     );
   }
   const chromium = findChromium();

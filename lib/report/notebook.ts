@@ -1,35 +1,66 @@
 /**
- * Display helpers for the notebooks (tslab kernel): plotly charts that render offline and
- * tables as HTML.
+ * Display helpers for the notebooks (tslab kernel): plotly charts that render in JupyterLab, in
+ * the classic notebook and in exported HTML, tables as HTML, and checks of the results a
+ * notebook claims.
  *
- * - {@link showPlot} inlines the plotly.js-dist-min bundle (≈ 4.8 MB) into the first chart's
- *   output of a kernel session only; every later chart is a `<div>` plus a short script
- *   (≈ 1 KB + the figure's JSON) that draws into it with the `window.Plotly` the first output
- *   defined. Nothing is fetched from the network.
+ * - {@link showPlot} writes each chart as one output with three representations (a MIME
+ *   bundle), and the frontend picks the one it renders best:
+ *   - `application/vnd.plotly.v1+json` (`{ data, layout, config }`): JupyterLab draws it with
+ *     the plotly extension that the `plotly` Python package ships (`npm run setup:notebooks`
+ *     installs it) — no JavaScript in the output, so it draws in untrusted notebooks too;
+ *   - `text/html`: an offline chart for the classic notebook, `jupyter nbconvert --to html`
+ *     and anything else without that renderer. The plotly.js-dist-min bundle (≈ 4.8 MB) is
+ *     inlined into the first chart's output of a kernel session only; every later chart is a
+ *     `<div>` plus a short script (≈ 1 KB + the figure's JSON) that draws into it with the
+ *     `window.Plotly` the first output defined. Nothing is fetched from the network. (The
+ *     classic notebook runs these scripts only in trusted notebooks.)
+ *   - `text/plain`: one line naming the chart.
+ *
+ *   tslab's public `display` sends one MIME type per output (`display.raw(type, data)`), so the
+ *   bundle goes through the function that `display.raw` itself calls (tslab's
+ *   `lastWriteDisplayData`, an internal of the exactly pinned tslab); a `display` without
+ *   {@link NotebookDisplay.bundle} gets the HTML alone.
  * - {@link showTable} renders a nodejs-polars DataFrame (or an array of plain row objects) as an
  *   HTML table; {@link showMarkdown} renders Markdown (e.g. computed numbers in prose).
+ * - {@link checkClaim} shows whether a measured result supports what the notebook's prose says,
+ *   and in full mode fails the cell when it does not.
  *
- * Every chart is wrapped in `<div class="batchwise-chart" data-batchwise-chart="N">`: the
- * notebook check (`npm run test:notebooks`) counts these markers in the executed notebook and
- * the drawn `plot-container plotly` elements in the exported HTML, and requires both to equal
- * the chart count the notebook declares in its metadata.
+ * Every chart's HTML is wrapped in `<div class="batchwise-chart" data-batchwise-chart="N">`: the
+ * notebook checks (`npm run test:jupyterlab`, `npm run test:notebooks`) count the plotly outputs
+ * and these markers in the executed notebook and the charts drawn in JupyterLab and in the
+ * exported HTML, and require each to equal the chart count the notebook declares in its
+ * metadata.
  *
  * tslab is required at call time only (it is a development dependency), so lib/ loads anywhere;
- * the pure functions ({@link chartHtml}, {@link tableHtml}) work without it, and every `show*`
- * function accepts a `display` to write to instead of tslab's.
+ * the pure functions ({@link chartHtml}, {@link chartMimeBundle}, {@link tableHtml}) work
+ * without it, and every `show*` function accepts a `display` to write to instead of tslab's.
  */
 import * as fs from "fs";
 import type { Figure } from "./figures";
 import { escapeHtml, plotlyBundlePath } from "./html";
-import { ConfigError } from "../core/errors";
+import { BatchwiseError, ConfigError } from "../core/errors";
 
-/** Where the `show*` helpers write: tslab's `display` has this shape. */
+/**
+ * One output in several representations, keyed by MIME type (Jupyter's `display_data`
+ * `data`): JSON types (`application/*+json`) hold plain JSON values, the others strings.
+ */
+export type MimeBundle = Record<string, unknown>;
+
+/** Where the `show*` helpers write: tslab's `display` has this shape, plus `bundle`. */
 export interface NotebookDisplay {
   /** Shows an HTML fragment as the cell's output (MIME type text/html). */
   html(html: string): void;
   /** Shows Markdown (MIME type text/markdown). */
   markdown(markdown: string): void;
+  /**
+   * Shows one output holding every representation of `data`; the frontend renders the richest
+   * it supports. Optional: {@link showPlot} falls back to `html` without it.
+   */
+  bundle?(data: MimeBundle): void;
 }
+
+/** plotly's MIME type; JupyterLab's plotly extension renders `{ data, layout, config }`. */
+export const PLOTLY_MIME_TYPE = "application/vnd.plotly.v1+json";
 
 /** Class of the wrapper `<div>` of every chart (counted by the notebook check). */
 export const CHART_MARKER_CLASS = "batchwise-chart";
@@ -77,8 +108,42 @@ export function resetNotebookSession(): void {
   s.charts = 0;
 }
 
+/** The `display_data` content tslab's kernel sends (Jupyter messaging). */
+interface DisplayDataContent {
+  data: MimeBundle;
+  metadata: Record<string, unknown>;
+  transient: Record<string, unknown>;
+}
+
 /**
- * tslab's `display`, required at call time.
+ * The function tslab's `display.raw` sends its single-type output through
+ * (`lastWriteDisplayData` of tslab/dist/jupyter.js, set for each executing cell): calling it
+ * with a whole bundle sends one output with several MIME types.
+ *
+ * @throws ConfigError("Not ready") outside a running cell (tslab's own `display` throws that
+ *   message; {@link tslabDisplay} explains it); ConfigError naming the module when this tslab
+ *   has no such export (tslab is pinned exactly for it).
+ */
+function tslabWriteDisplayData(): (content: DisplayDataContent) => void {
+  const file = "tslab/dist/jupyter";
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const jupyter = require(file) as { lastWriteDisplayData?: unknown };
+  if (!("lastWriteDisplayData" in jupyter)) {
+    throw new ConfigError(
+      `${file} has no lastWriteDisplayData: this tslab is not the version package.json pins (1.0.22), whose display internals showPlot uses`,
+    );
+  }
+  const write = jupyter.lastWriteDisplayData;
+  if (write == null) throw new ConfigError("Not ready");
+  if (typeof write !== "function") {
+    throw new ConfigError(`${file}: lastWriteDisplayData is ${typeof write}, expected a function`);
+  }
+  return write as (content: DisplayDataContent) => void;
+}
+
+/**
+ * tslab's `display`, required at call time, with a {@link NotebookDisplay.bundle} that sends
+ * a multi-type output the way tslab's own `display.raw` sends a single-type one.
  *
  * @returns the display of the running tslab kernel.
  * @throws Error if tslab is not installed or the code does not run inside a tslab kernel
@@ -112,6 +177,7 @@ export function tslabDisplay(): NotebookDisplay {
   return {
     html: (s) => call(() => d.html(s)),
     markdown: (s) => call(() => d.markdown(s)),
+    bundle: (data) => call(() => tslabWriteDisplayData()({ data, metadata: {}, transient: {} })),
   };
 }
 
@@ -236,6 +302,57 @@ export function chartHtml(figure: Figure, opts: ChartHtmlOptions): string {
   ].join("\n");
 }
 
+/** `layout.title` as text: a string, or the `text` of a title object; "" if none. */
+function titleText(layout: unknown): string {
+  const t = (layout as { title?: unknown } | undefined)?.title;
+  if (typeof t === "string") return t;
+  const text = (t as { text?: unknown } | undefined)?.text;
+  return typeof text === "string" ? text : "";
+}
+
+/**
+ * One chart as a MIME bundle ({@link showPlot} sends it as one output):
+ *
+ * - `application/vnd.plotly.v1+json` ({@link PLOTLY_MIME_TYPE}): `{ data, layout, config }`
+ *   as plain JSON, with `layout.height` always set (the height option, else
+ *   `figure.layout.height`, else 420 px; JupyterLab's plotly renderer reads it without a
+ *   guard) and the config `{ displaylogo: false }` — not plotly's `responsive`, which sizes the
+ *   chart to its container's height, and the renderer's container takes its height from the
+ *   chart: on a window resize JupyterLab's charts collapsed to 0 px (the renderer resizes
+ *   them itself);
+ * - `text/html`: {@link chartHtml} of the same options (marker, offline plotly, optional
+ *   bundle);
+ * - `text/plain`: `plotly chart N: <title>`.
+ *
+ * @param figure plotly figure `{ data, layout }`.
+ * @param opts as {@link chartHtml}.
+ * @returns the bundle (the HTML is ≈ 1 KB plus the figure's JSON, or ≈ 4.8 MB with the
+ *   plotly bundle; the plotly JSON is the figure's size).
+ * @throws as {@link chartHtml}.
+ * @example
+ * const b = chartMimeBundle(fig, { id: "c1", index: 1, includeBundle: false });
+ * b["application/vnd.plotly.v1+json"]; // { data, layout: { ..., height: 420 }, config }
+ */
+export function chartMimeBundle(figure: Figure, opts: ChartHtmlOptions): MimeBundle {
+  const html = chartHtml(figure, opts); // validates the figure and the options
+  const layoutHeight = (figure.layout as { height?: unknown } | undefined)?.height;
+  const height = opts.height ?? (typeof layoutHeight === "number" ? layoutHeight : 420);
+  // A JSON round trip: the output must be plain JSON (chartHtml has checked that it is).
+  const plotly = JSON.parse(
+    JSON.stringify({
+      data: figure.data,
+      layout: { ...(figure.layout ?? {}), height },
+      config: { displaylogo: false },
+    }),
+  ) as unknown;
+  const title = titleText(figure.layout);
+  return {
+    [PLOTLY_MIME_TYPE]: plotly,
+    "text/html": html,
+    "text/plain": `plotly chart ${opts.index}${title ? `: ${title}` : ""}`,
+  };
+}
+
 /** Options of {@link showPlot}. */
 export interface ShowPlotOptions {
   /** Height in CSS pixels (default `figure.layout.height`, else 420). */
@@ -245,8 +362,11 @@ export interface ShowPlotOptions {
 }
 
 /**
- * Shows a plotly figure in the notebook, offline: the first chart of a kernel session carries
- * the plotly bundle, later ones ≈ 1 KB plus their data (see the module comment).
+ * Shows a plotly figure in the notebook as one output with the plotly MIME type (JupyterLab
+ * draws it natively, trusted or not), offline HTML (the classic notebook, nbconvert exports)
+ * and a line of text: {@link chartMimeBundle}. The HTML of the first chart of a kernel
+ * session carries the plotly bundle, later ones ≈ 1 KB plus their data (see the module
+ * comment). A `display` without `bundle` gets the HTML only.
  *
  * @param figure plotly figure `{ data, layout }` (e.g. {@link lineFigure},
  *   {@link accuracyVsFigure}).
@@ -262,13 +382,14 @@ export function showPlot(figure: Figure, opts: ShowPlotOptions = {}): void {
   const display = opts.display ?? tslabDisplay();
   const s = session();
   const index = s.charts + 1;
-  const html = chartHtml(figure, {
+  const chart: ChartHtmlOptions = {
     id: `bw-chart-${s.prefix}-${index}`,
     index,
     includeBundle: !s.bundleShown,
     height: opts.height,
-  });
-  display.html(html);
+  };
+  if (display.bundle != null) display.bundle(chartMimeBundle(figure, chart));
+  else display.html(chartHtml(figure, chart));
   s.bundleShown = true;
   s.charts = index;
 }
@@ -434,4 +555,75 @@ export function showMarkdown(markdown: string, opts: { display?: NotebookDisplay
     throw new ConfigError(`markdown: must be a string, got ${String(markdown)}`);
   }
   (opts.display ?? tslabDisplay()).markdown(markdown);
+}
+
+/** How {@link checkClaim}'s output starts (the notebook checks list these outputs). */
+export const CLAIM_CHECK_PREFIX = "**Claim check:";
+
+/** A result that a notebook claims did not hold where the claim is enforced (full mode). */
+export class ClaimError extends BatchwiseError {
+  override name = "ClaimError";
+}
+
+/** Options of {@link checkClaim}. */
+export interface ClaimOptions {
+  /**
+   * Throw a {@link ClaimError} when the claim does not hold. Notebooks pass `!QUICK`: full mode
+   * enforces the claim, quick mode (subsets, a few seconds of training) only reports it.
+   */
+  enforce: boolean;
+  /** Where to write (default tslab's display). */
+  display?: NotebookDisplay;
+}
+
+/**
+ * Checks, in code, a result a notebook's prose states ("within 2×", "fewer updates"): shows
+ * `**Claim check: holds**` or `**Claim check: does not hold**`, the claim and the measurement,
+ * and with `enforce` throws when it does not hold, so that the cell — and the notebook
+ * check — fails instead of the prose going stale.
+ *
+ * @param claim the claim in words, e.g. "AdaDamp (dwell 10) needs within 2× GD's updates".
+ * @param holds whether the measurement supports it (computed in the notebook; a comparison
+ *   with NaN is false, so a missing measurement does not hold).
+ * @param measured the measured numbers in words, e.g. "AdaDamp / GD updates = 1.31".
+ * @param opts `enforce` (full mode), display.
+ * Returns nothing, so a call as a cell's last expression prints nothing (tslab prints the value
+ * of a last expression).
+ * @throws ClaimError when `opts.enforce` and not `holds` (after showing the check);
+ *   ConfigError for a non-string or empty `claim`, a non-string `measured`, a non-boolean
+ *   `holds` or `opts.enforce`, and outside a tslab kernel when no `display` is given.
+ * @example
+ * bw.checkClaim("AdaDamp needs within 2× GD's model updates", r >= 0.5 && r <= 2,
+ *   `AdaDamp / GD = ${r.toFixed(2)}`, { enforce: !QUICK });
+ */
+export function checkClaim(
+  claim: string,
+  holds: boolean,
+  measured: string,
+  opts: ClaimOptions,
+): void {
+  if (typeof claim !== "string" || claim.trim() === "") {
+    throw new ConfigError(`claim: must be a non-empty string, got ${JSON.stringify(claim)}`);
+  }
+  if (typeof holds !== "boolean") {
+    throw new ConfigError(`holds: must be a boolean, got ${String(holds)}`);
+  }
+  if (typeof measured !== "string") {
+    throw new ConfigError(`measured: must be a string, got ${String(measured)}`);
+  }
+  if (opts === null || typeof opts !== "object" || typeof opts.enforce !== "boolean") {
+    throw new ConfigError(`opts.enforce: must be a boolean, got ${String(opts?.enforce)}`);
+  }
+  const verdict = holds ? "holds" : "does not hold";
+  const mode = opts.enforce
+    ? ""
+    : holds
+      ? " _(reported in quick mode; full mode enforces it)_"
+      : " _(quick mode: reported, not enforced; full mode fails here)_";
+  showMarkdown(`${CLAIM_CHECK_PREFIX} ${verdict}** — ${claim}. Measured: ${measured}.${mode}`, {
+    display: opts.display,
+  });
+  if (!holds && opts.enforce) {
+    throw new ClaimError(`claim does not hold: ${claim} (measured: ${measured})`);
+  }
 }
