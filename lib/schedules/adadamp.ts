@@ -3,6 +3,7 @@
  * the training loss falls, `B_k = ⌈B_0 (F(x_0) − F*) / (F(x_k) − F*)⌉`.
  */
 import { capBatchSize, ceilBatch, MAX_BATCH, resolveMaxBatchSize } from "./cap";
+import { recomputeDue, resolveRecompute, type RecomputeOptions } from "./dwell";
 import { applyChangeThreshold, DEFAULT_CHANGE_THRESHOLD } from "./threshold";
 import {
   BatchSchedule,
@@ -13,7 +14,7 @@ import {
 } from "./types";
 
 /** Parameters of {@link adaDampSchedule}. */
-export interface AdaDampOptions {
+export interface AdaDampOptions extends RecomputeOptions {
   /** B_0, the batch size at x_0; integer ≥ 1. */
   initialBatchSize: number;
   /**
@@ -30,9 +31,15 @@ export interface AdaDampOptions {
   minBatchSize?: number;
   /** F*, the optimal training loss (an oracle), finite; default 0. */
   optimalLoss?: number;
-  /** Recompute B every `dwell` model updates; integer ≥ 1, default 1 (Algorithm 1). */
+  /**
+   * Recompute B only at updates k with k mod dwell = 0 (once k ≥ wait); integer ≥ 1, default 1
+   * (Algorithm 1), 20 under `preset: "adadamp"`.
+   */
   dwell?: number;
-  /** Keep B = B_0 for the first `wait` updates; integer ≥ 0, default 0 (Algorithm 1). */
+  /**
+   * Keep B = B_0 for the first `wait` updates; integer ≥ 0, default 0 (Algorithm 1), 100 under
+   * `preset: "adadamp"`.
+   */
   wait?: number;
   /**
    * Fraction of the training set (seeded, fixed by the loop) on which F is measured, in
@@ -112,7 +119,8 @@ function requireFinite(name: string, value: number): void {
  * package's `AdaDamp` damper.
  *
  * How it runs in the loop: {@link BatchSchedule.wantsTrainLoss} returns true at step 0 and,
- * once `step ≥ wait`, at every step with `(step − wait) mod dwell = 0`; the loop then puts
+ * once `step ≥ wait`, at every step with `step mod dwell = 0` ({@link recomputeDue}, the
+ * package's `BaseDamper.step` rule shared by every damper); the loop then puts
  * F(x_k) — the mean loss on the whole training set, or on the seeded fraction
  * `trainLossFraction` — in `obs.trainLoss`. The first loss received is F(x_0). At each such
  * step the schedule recomputes B_k (see {@link adaDampBatchSize}), keeps the old value when
@@ -121,8 +129,11 @@ function requireFinite(name: string, value: number): void {
  * recomputations B is held. A loss given at a step the schedule did not ask for is ignored;
  * a non-finite loss leaves the state unchanged.
  *
- * Departures from Algorithm 1: `dwell` and `wait` (the package's `dwell`; Algorithm 1 is
- * dwell = 1, wait = 0, the defaults); the anti-flapping threshold (set 0 for the exact
+ * Departures from Algorithm 1: `dwell` and `wait` (the package's; Algorithm 1 is dwell = 1,
+ * wait = 0, the defaults = `preset: "paper"`; `preset: "adadamp"` is the package's dwell = 20,
+ * wait = 100; recomputations fall on multiples of dwell, as in the package — before issue 15
+ * this schedule used `(step − wait) mod dwell = 0`, which differs when wait is not a multiple
+ * of dwell); the anti-flapping threshold (set 0 for the exact
  * algorithm); the optional floor `minBatchSize` (default 1, i.e. none; the package's
  * `AdaDampNN(noisy=True)` floors at B_0); F from a fraction of the training set (the
  * package's `approx_loss`); the guards of {@link adaDampBatchSize} for F(x_k) ≤ F*; the
@@ -131,8 +142,8 @@ function requireFinite(name: string, value: number): void {
  * @param opts - See {@link AdaDampOptions}.
  * @returns A schedule named "adadamp" whose state is {@link AdaDampState}.
  * @throws ScheduleConfigError (naming the parameter and value) on B_0 < 1, B_max < B_0,
- *   minBatchSize outside [1, B_0], dwell < 1, wait < 0, a non-finite F*, trainLossFraction
- *   outside (0, 1], or a negative changeThreshold.
+ *   minBatchSize outside [1, B_0], dwell < 1, wait < 0, an unknown preset, a non-finite F*,
+ *   trainLossFraction outside (0, 1], or a negative changeThreshold.
  * @example
  * ```ts
  * const s = adaDampSchedule({ initialBatchSize: 32, maxBatchSize: 4096, dwell: 20 });
@@ -152,17 +163,15 @@ export function adaDampSchedule(opts: AdaDampOptions): BatchSchedule<AdaDampStat
   }
   const fStar = opts.optimalLoss ?? 0;
   requireFinite("optimalLoss", fStar);
-  const dwell = opts.dwell ?? 1;
-  requireInt("dwell", dwell, 1);
-  const wait = opts.wait ?? 0;
-  requireInt("wait", wait, 0);
+  const rule = resolveRecompute(opts);
+  const wait = rule.wait;
   const fraction = opts.trainLossFraction ?? 1;
   requireInRange("trainLossFraction", fraction, 0, 1, { loOpen: true });
   const threshold = opts.changeThreshold ?? DEFAULT_CHANGE_THRESHOLD;
   requireNumber("changeThreshold", threshold, 0, true);
 
   const wantsTrainLoss = (state: AdaDampState, step: number): boolean =>
-    step === 0 || state.initialLoss === null || (step >= wait && (step - wait) % dwell === 0);
+    state.initialLoss === null || recomputeDue(step, rule);
 
   return {
     name: "adadamp",

@@ -1,8 +1,13 @@
-import { fixedSchedule, type FixedSchedule } from "./fixed";
+import {
+  heldFixedSchedule,
+  resolveRecompute,
+  type HeldSchedule,
+  type RecomputeOptions,
+} from "./dwell";
 import { requireInt, requireNumber } from "./types";
 
 /** Parameters of {@link geoDampSchedule}. */
-export interface GeoDampOptions {
+export interface GeoDampOptions extends RecomputeOptions {
   /** Initial batch size B_0, integer ≥ 1. */
   initialBatchSize: number;
   /** Growth factor per period, > 1 (default 2: doubling). */
@@ -22,10 +27,16 @@ export interface GeoDampOptions {
  * `epoch` is the fractional epoch count (examples processed / n), so the batch changes at the
  * first update that starts at or after each multiple of `delay` epochs.
  *
- * @throws ScheduleConfigError on B_0 < 1, factor ≤ 1, delay ≤ 0 or B_max < B_0.
+ * Recomputation: by default before every update (Algorithm 1 of Sievert & Charles 2019);
+ * with `dwell`/`wait` or `preset: "adadamp"` (dwell 20, wait 100) only at k = 0 and at
+ * k ≥ wait with k mod dwell = 0, from the epochs at that update, and held in between — the
+ * adadamp package's `BaseDamper.step` with `GeoDamp.damping` ({@link recomputeDue}).
+ *
+ * @throws ScheduleConfigError on B_0 < 1, factor ≤ 1, delay ≤ 0, B_max < B_0, dwell < 1,
+ *   wait < 0 or an unknown preset.
  * @example geoDampSchedule({ initialBatchSize: 64, delay: 1 }) // 64, 128, 256, … per epoch
  */
-export function geoDampSchedule(opts: GeoDampOptions): FixedSchedule {
+export function geoDampSchedule(opts: GeoDampOptions): HeldSchedule {
   const { initialBatchSize: b0, delay } = opts;
   const factor = opts.factor ?? 2;
   const bMax = opts.maxBatchSize ?? Number.MAX_SAFE_INTEGER;
@@ -33,16 +44,21 @@ export function geoDampSchedule(opts: GeoDampOptions): FixedSchedule {
   requireNumber("factor", factor, 1);
   requireNumber("delay", delay, 0);
   requireInt("maxBatchSize", bMax, b0);
-  return fixedSchedule("geodamp", (obs) => {
-    // Guard against float noise: epoch 2.9999999 from 179999.99/60000 should not floor to 2.
-    const periods = Math.floor(obs.epoch / delay + 1e-9);
-    const b = Math.min(bMax, Math.ceil(b0 * Math.pow(factor, periods) - 1e-9));
-    return { batchSize: b, lrFactor: 1 };
-  });
+  const rule = resolveRecompute(opts);
+  return heldFixedSchedule(
+    "geodamp",
+    (obs) => {
+      // Guard against float noise: epoch 2.9999999 from 179999.99/60000 should not floor to 2.
+      const periods = Math.floor(obs.epoch / delay + 1e-9);
+      const b = Math.min(bMax, Math.ceil(b0 * Math.pow(factor, periods) - 1e-9));
+      return { batchSize: b, lrFactor: 1 };
+    },
+    rule,
+  );
 }
 
 /** Parameters of {@link geoDampLRSchedule}. */
-export interface GeoDampLROptions {
+export interface GeoDampLROptions extends RecomputeOptions {
   /** The fixed batch size B (the package's `initial_batch_size`), integer ≥ 1. */
   initialBatchSize: number;
   /** Learning-rate decay factor per period, > 1 (default 2: halving). */
@@ -61,24 +77,30 @@ export interface GeoDampLROptions {
  * (GeoDamp with `max_batch_size = B_0`, so its B_max cap turns the batch growth into the
  * step-size factor `B_0 / (B_0 · factor^p) = factor^−p`). `epoch` is fractional
  * (examples / n), with the same 1e-9 tolerance at period boundaries as
- * {@link geoDampSchedule}.
+ * {@link geoDampSchedule}. `dwell`, `wait` and `preset` as in {@link geoDampSchedule}.
  *
  * @param opts - See {@link GeoDampLROptions}.
  * @returns A stateless schedule named "geodamplr".
- * @throws ScheduleConfigError on B_0 < 1, factor ≤ 1 or delay ≤ 0 (naming parameter and value).
+ * @throws ScheduleConfigError on B_0 < 1, factor ≤ 1, delay ≤ 0, dwell < 1, wait < 0 or an
+ *   unknown preset (naming parameter and value).
  * @example
  * ```ts
  * geoDampLRSchedule({ initialBatchSize: 128, delay: 5 }); // lrFactor 1, ½, ¼ at epochs 0, 5, 10
  * ```
  */
-export function geoDampLRSchedule(opts: GeoDampLROptions): FixedSchedule {
+export function geoDampLRSchedule(opts: GeoDampLROptions): HeldSchedule {
   const { initialBatchSize: b0, delay } = opts;
   const factor = opts.factor ?? 2;
   requireInt("initialBatchSize", b0, 1);
   requireNumber("factor", factor, 1);
   requireNumber("delay", delay, 0);
-  return fixedSchedule("geodamplr", (obs) => {
-    const periods = Math.floor(obs.epoch / delay + 1e-9);
-    return { batchSize: b0, lrFactor: Math.pow(factor, -periods) };
-  });
+  const rule = resolveRecompute(opts);
+  return heldFixedSchedule(
+    "geodamplr",
+    (obs) => {
+      const periods = Math.floor(obs.epoch / delay + 1e-9);
+      return { batchSize: b0, lrFactor: Math.pow(factor, -periods) };
+    },
+    rule,
+  );
 }

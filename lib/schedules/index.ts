@@ -20,7 +20,19 @@ export {
 } from "./types";
 export { type NoiseObservation } from "../noise/types";
 
-// Shared pieces: anti-flapping, the B_max cap
+// Shared pieces: anti-flapping, the B_max cap, when dampers recompute (dwell/wait)
+export {
+  heldFixedSchedule,
+  recomputeDue,
+  recomputesEveryUpdate,
+  RECOMPUTE_PRESETS,
+  resolveRecompute,
+  type HeldSchedule,
+  type HeldState,
+  type RecomputeOptions,
+  type RecomputePreset,
+  type RecomputeRule,
+} from "./dwell";
 export { applyChangeThreshold, DEFAULT_CHANGE_THRESHOLD } from "./threshold";
 export { capBatchSize, ceilBatch, MAX_BATCH, resolveMaxBatchSize, type CappedBatch } from "./cap";
 

@@ -3,6 +3,7 @@
  * the mini-batch loss and squared gradient norm instead of the full training loss.
  */
 import { capBatchSize, MAX_BATCH, resolveMaxBatchSize } from "./cap";
+import { recomputeDue } from "./dwell";
 import { applyChangeThreshold, DEFAULT_CHANGE_THRESHOLD } from "./threshold";
 import { BatchSchedule, requireInRange, requireInt, requireNumber } from "./types";
 
@@ -57,7 +58,8 @@ export interface RadaDampState {
  * `obs.lastGradSqNorm` (the previous update's batch):
  * 1. warm-up, k ≤ wait: B = B_0; the losses and |g|² of the batches of updates 0 … wait−1
  *    are averaged (L̄, Ḡ) and, at k = wait, fix `c = φ L̄ + Ḡ`;
- * 2. then, at every k > wait with `(k − wait) mod dwell = 0`, fold the previous batch into
+ * 2. then, at every k > wait with `k mod dwell = 0` ({@link recomputeDue}, the package's
+ *    `BaseDamper.step` rule shared by every damper), fold the previous batch into
  *    the rolling averages and propose `⌊B_0 max(1, c/(φ L̄ + Ḡ))⌋`, accepted only if it
  *    differs from the current B by more than `changeThreshold` (anti-flapping);
  *    between recomputations B is held.
@@ -65,8 +67,10 @@ export interface RadaDampState {
  * Departures from the package: the warm-up mean divides the sum of the `wait` batches by
  * their number (the package sums 49 batches and divides by 50); the package's full-gradient
  * and 1 %-loss evaluations at k = 0 are dropped (they only seed values that the first
- * batch overwrites); recomputation is at `(k − wait) mod dwell = 0` (the package: `k mod
- * dwell = 0`, with `dwell` default 20 there, 1 in its earlier version and here); the
+ * batch overwrites); `wait` is the warm-up length (the package's fixed `limit = 50`, the
+ * default here; its `BaseDamper` `wait` only delays recomputation further); `dwell` defaults
+ * to 1 (the package: 20; before issue 15 this schedule recomputed at `(k − wait) mod dwell =
+ * 0`, now at `k mod dwell = 0` like the package); the
  * threshold (0 reproduces the package); a denominator ≤ 0 (zero loss and gradient: at the
  * optimum) gives the "unbounded" batch 2⁵³ − 1, i.e. B_max with a negligible lrFactor, like
  * AdaDamp at F*; a missing or non-finite batch statistic is skipped; `⌊·⌋` ignores
@@ -132,7 +136,7 @@ export function radaDampSchedule(opts: RadaDampOptions): BatchSchedule<RadaDampS
           const gradAvg = next.gradSum / next.count;
           next = { ...next, lossAvg, gradAvg, initialFactor: fudge * lossAvg + gradAvg };
         }
-      } else if (sample !== null && k > wait && (k - wait) % dwell === 0) {
+      } else if (sample !== null && k > wait && recomputeDue(k, { dwell, wait })) {
         // 2. rolling averages and the new batch size.
         const lossAvg = (1 - rho) * sample.l + rho * (state.lossAvg ?? sample.l);
         const gradAvg = (1 - rho) * sample.g + rho * (state.gradAvg ?? sample.g);

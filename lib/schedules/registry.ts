@@ -114,6 +114,18 @@ export function scheduleEntry<T extends z.ZodTypeAny>(entry: ScheduleEntry<T>): 
 
 const changeThreshold = numParam.optional();
 
+/**
+ * The recomputation parameters every damper takes (see `resolveRecompute` in ./dwell):
+ * `preset` "paper" (Algorithm 1: every update, the default) or "adadamp" (the package's
+ * dwell = 20, wait = 100), and explicit `dwell`, `wait` overriding it.
+ */
+const recompute = {
+  preset: z.enum(["paper", "adadamp"]).optional(),
+  dwell: intParam.optional(),
+  wait: intParam.optional(),
+};
+const RECOMPUTE_HELP = "; dwell, wait, preset=paper|adadamp";
+
 /** Every schedule by name. Add new ones here. */
 export const SCHEDULES = {
   constant: scheduleEntry({
@@ -128,15 +140,14 @@ export const SCHEDULES = {
   }),
   adadamp: scheduleEntry({
     summary:
-      "AdaDamp: B_k = ceil(B_0 (F(x_0) - F*)/(F(x_k) - F*)) (initialBatchSize, maxBatchSize, minBatchSize, optimalLoss, dwell, wait, trainLossFraction, changeThreshold)",
+      "AdaDamp: B_k = ceil(B_0 (F(x_0) - F*)/(F(x_k) - F*)) (initialBatchSize, maxBatchSize, minBatchSize, optimalLoss, dwell, wait, preset=paper|adadamp, trainLossFraction, changeThreshold)",
     schema: z
       .object({
         initialBatchSize: intParam,
         maxBatchSize: intParam.optional(),
         minBatchSize: intParam.optional(),
         optimalLoss: numParam.optional(),
-        dwell: intParam.optional(),
-        wait: intParam.optional(),
+        ...recompute,
         trainLossFraction: numParam.optional(),
         changeThreshold,
       })
@@ -144,25 +155,26 @@ export const SCHEDULES = {
     build: (p) => adaDampSchedule(p),
   }),
   padadamp: scheduleEntry({
-    summary: "PadaDamp: B_k = ceil(B_0 + r k) (initialBatchSize, growthRate, maxBatchSize)",
+    summary: `PadaDamp: B_k = ceil(B_0 + r k) (initialBatchSize, growthRate, maxBatchSize${RECOMPUTE_HELP})`,
     schema: z
       .object({
         initialBatchSize: intParam,
         growthRate: numParam,
         maxBatchSize: intParam.optional(),
+        ...recompute,
       })
       .strict(),
     build: (p) => padaDampSchedule(p),
   }),
   geodamp: scheduleEntry({
-    summary:
-      "GeoDamp: B = B_0 factor^floor(epoch/delay) (initialBatchSize, delay, factor, maxBatchSize)",
+    summary: `GeoDamp: B = B_0 factor^floor(epoch/delay) (initialBatchSize, delay, factor, maxBatchSize${RECOMPUTE_HELP})`,
     schema: z
       .object({
         initialBatchSize: intParam,
         delay: numParam,
         factor: numParam.optional(),
         maxBatchSize: intParam.optional(),
+        ...recompute,
       })
       .strict(),
     build: (p) => geoDampSchedule(p),
@@ -177,20 +189,25 @@ export const SCHEDULES = {
       `growing run: B = ${p.initialBatchSize}·${p.factor}^⌊epoch/${p.delay}⌋ (Smith et al. 2017).`,
   }),
   geodamplr: scheduleEntry({
-    summary: "GeoDampLR: fixed B, lr factor^-floor(epoch/delay) (initialBatchSize, delay, factor)",
+    summary: `GeoDampLR: fixed B, lr factor^-floor(epoch/delay) (initialBatchSize, delay, factor${RECOMPUTE_HELP})`,
     schema: z
-      .object({ initialBatchSize: intParam, delay: numParam, factor: numParam.optional() })
+      .object({
+        initialBatchSize: intParam,
+        delay: numParam,
+        factor: numParam.optional(),
+        ...recompute,
+      })
       .strict(),
     build: (p) => geoDampLRSchedule(p),
   }),
   linear: scheduleEntry({
-    summary:
-      "linear in epochs: B = ceil(B_0 (1 + r epoch)) (initialBatchSize, growthRate, maxBatchSize)",
+    summary: `linear in epochs: B = ceil(B_0 (1 + r epoch)) (initialBatchSize, growthRate, maxBatchSize${RECOMPUTE_HELP})`,
     schema: z
       .object({
         initialBatchSize: intParam,
         growthRate: numParam,
         maxBatchSize: intParam.optional(),
+        ...recompute,
       })
       .strict(),
     build: (p) => linearSchedule(p),

@@ -76,28 +76,28 @@ test("AdaDamp: F* shifts both gaps; default B_max is the training-set size", () 
   );
 });
 
-test("AdaDamp asks for F(x_k) at step 0 and every dwell steps once step ≥ wait", () => {
+test("AdaDamp asks for F(x_k) at step 0 and at k ≥ wait with k mod dwell = 0 (the package)", () => {
   const s = adaDampSchedule({ initialBatchSize: 4, dwell: 3, wait: 2, changeThreshold: 0 });
   const st = s.init();
   assert.deepEqual(
-    [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => s.wantsTrainLoss!({ ...st, initialLoss: 4 }, k)),
-    [true, false, true, false, false, true, false, false, true],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => s.wantsTrainLoss!({ ...st, initialLoss: 4 }, k)),
+    [true, false, false, true, false, false, true, false, false, true],
   );
   // Before F(x_0) is known it asks every step.
   assert.equal(s.wantsTrainLoss!(st, 1), true);
-  // F(x_k) = 4/(k+1): k=0 → 4; k=2: ⌈4·4/(4/3)⌉ = 12; held at k=3,4; k=5: ⌈4·4/(2/3)⌉ = 24;
-  // k=8: ⌈4·4/(4/9)⌉ = 36.
+  // F(x_k) = 4/(k+1): k=0 → 4; k=3: ⌈4·4/1⌉ = 16; held at k=4,5; k=6: ⌈4·4/(4/7)⌉ = 28;
+  // k=9: ⌈4·4/(4/10)⌉ = 40.
   const { decisions } = drive(
     s,
-    9,
+    10,
     () => ({}),
     (k) => 4 / (k + 1),
   );
   assert.deepEqual(
     decisions.map((d) => d.batchSize),
-    [4, 4, 12, 12, 12, 24, 24, 24, 36],
+    [4, 4, 4, 16, 16, 16, 28, 28, 28, 40],
   );
-  assert.equal(decisions[8].state.lastRecomputeStep, 8);
+  assert.equal(decisions[9].state.lastRecomputeStep, 9);
   assert.equal(s.trainLossFraction, 1);
 });
 

@@ -41,11 +41,12 @@ test("radadamp recomputes every dwell updates and caps with lrFactor B_max/B", (
     fudge: 1,
     changeThreshold: 0,
   });
-  // k = 4: (4 − 3) mod 2 ≠ 0 → hold 10; k = 5: L̄ = Ḡ = 0.5·1 + 0.5·4 = 2.5, 8/5 → 16
-  const { decisions } = drive(s, 6, make);
+  // The package's rule, k > wait and k mod dwell = 0: k = 4: L̄ = Ḡ = 0.5·2 + 0.5·4 = 3,
+  // 8/6 → 13; k = 5: 5 mod 2 ≠ 0 → hold 13; k = 6: L̄ = Ḡ = 0.5·0 + 0.5·3 = 1.5, 8/3 → 26.
+  const { decisions } = drive(s, 7, make);
   assert.deepEqual(
     decisions.map((d) => d.batchSize),
-    [10, 10, 10, 10, 10, 16],
+    [10, 10, 10, 10, 13, 13, 26],
   );
   const c = radaDampSchedule({
     initialBatchSize: 10,
