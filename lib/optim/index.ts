@@ -9,3 +9,11 @@ export { AdamW, type AdamWOptions } from "./adamw";
 export { Lamb, type LambOptions } from "./lamb";
 export { Lars, type LarsOptions } from "./lars";
 export { BIAS_AND_NORM_PATTERNS, OptimizerConfigError, SlotOptimizer } from "./base";
+export {
+  ADASCALE_STATE_NAME,
+  AdaScale,
+  adaScaleGainRatio,
+  adaScaleStatistics,
+  type AdaScaleOptions,
+  type AdaScaleState,
+} from "./adascale";
