@@ -26,3 +26,18 @@ export {
   type LoadedCheckpoint,
 } from "./checkpoint";
 export type { LoopState, RunLogRow, StepRecord } from "./types";
+export {
+  branchLearningRate,
+  chooseCriticalBatch,
+  doublingBatchSizes,
+  measureCriticalBatch,
+  modelBranchRunner,
+  type BranchLrRule,
+  type BranchResult,
+  type BranchRunner,
+  type BranchSpec,
+  type CriticalBatchOptions,
+  type CriticalBatchResult,
+  type ModelBranchRunnerArgs,
+  type ModelSnapshot,
+} from "./critical-batch";
