@@ -28,6 +28,11 @@ export interface DriveInputs {
   noise: NoiseObservation | null;
   /** Examples the budget still allows (≥ 1); the decided B is clipped to it. Default ∞. */
   budgetLeft?: number;
+  /**
+   * The critical batch size measured before this update (the driver measures it when the
+   * schedule's `wantsCriticalBatch` is true), or null/absent.
+   */
+  criticalBatchSize?: number | null;
 }
 
 /**
@@ -52,6 +57,7 @@ export function decideNext<S>(
     lastGradSqNorm: progress.lastGradSqNorm,
     trainLoss,
     noise: inputs.noise,
+    criticalBatchSize: inputs.criticalBatchSize ?? null,
   };
   const d = schedule.update(state, observation);
   const batchSize = Math.min(d.batchSize, inputs.budgetLeft ?? Infinity);

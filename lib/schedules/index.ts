@@ -92,6 +92,16 @@ export {
   type ScheduleName,
 } from "./registry";
 
+// Batch-size warmup from the critical batch size (Merrill et al. 2025)
+export {
+  cbsAt,
+  cbsWarmupSchedule,
+  warmupBatchSize,
+  type CbsPoint,
+  type CbsWarmupOptions,
+  type CbsWarmupState,
+} from "./cbs-warmup";
+
 // Schedules driven by the noise-scale estimator
 export {
   noiseScaleSchedule,

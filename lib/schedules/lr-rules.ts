@@ -221,7 +221,8 @@ export interface LrScalingState<S> {
  * The inner factor (e.g. AdaDamp's B_max/B_k above the cap) is kept; the rule sees the
  * capped B actually used. Warm-up applies to whichever rule is chosen (Goyal et al. 2017,
  * §2.2, pair it with the linear rule; extending it to the others is this library's choice).
- * `wantsTrainLoss` and `trainLossFraction` are forwarded to the inner schedule.
+ * `wantsTrainLoss`, `wantsCriticalBatch` and `trainLossFraction` are forwarded to the inner
+ * schedule.
  *
  * @param schedule - Any batch-size schedule.
  * @param rule - The rule ({@link linearRule}, {@link sqrtRule}, {@link powerRule},
@@ -264,6 +265,10 @@ export function withLrScaling<S>(
   if (inner.wantsTrainLoss) {
     const wants = inner.wantsTrainLoss.bind(inner);
     wrapped.wantsTrainLoss = (state, step) => wants(state.inner, step);
+  }
+  if (inner.wantsCriticalBatch) {
+    const wants = inner.wantsCriticalBatch.bind(inner);
+    wrapped.wantsCriticalBatch = (state, progress) => wants(state.inner, progress);
   }
   return wrapped;
 }

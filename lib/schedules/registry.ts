@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { adaDampSchedule } from "./adadamp";
+import { cbsWarmupSchedule } from "./cbs-warmup";
 import { constantSchedule } from "./constant";
 import { gdSchedule } from "./gd";
 import { geoDampLRSchedule, geoDampSchedule } from "./geodamp";
@@ -258,6 +259,23 @@ export const SCHEDULES = {
       .strict(),
     build: (p) => goodputSchedule(p),
     needs: ["throughput"],
+  }),
+  "cbs-warmup": scheduleEntry({
+    summary:
+      "batch-size warmup: double B while 2B <= the critical batch size, measured every measureEvery examples by the loop or read from curve (initialBatchSize, maxBatchSize, measureEvery | curve, growthFactor, lrRule=sqrt|linear|none)",
+    schema: z
+      .object({
+        initialBatchSize: intParam,
+        maxBatchSize: intParam.optional(),
+        measureEvery: intParam.optional(),
+        curve: z
+          .array(z.object({ examples: z.number(), criticalBatchSize: z.number() }).strict())
+          .optional(),
+        growthFactor: numParam.optional(),
+        lrRule: z.enum(["linear", "sqrt", "none"]).optional(),
+      })
+      .strict(),
+    build: (p, ctx) => cbsWarmupSchedule(p, ctx),
   }),
 } satisfies Record<string, ScheduleEntry>;
 

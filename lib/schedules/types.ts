@@ -33,6 +33,12 @@ export interface Observation {
    * tr(Σ), and B_simple = tr(Σ)/|G|²), or null when no estimator runs or it has no estimate yet.
    */
   noise: NoiseObservation | null;
+  /**
+   * The critical batch size measured by branched training (lib/train/critical-batch.ts) before
+   * this update, when the schedule's `wantsCriticalBatch` returned true and the loop was given a
+   * measurement; null or absent otherwise.
+   */
+  criticalBatchSize?: number | null;
 }
 
 /** A schedule's decision for the next model update. */
@@ -58,6 +64,12 @@ export interface BatchSchedule<S = unknown> {
    * before update `step` (= model updates completed). Pure.
    */
   wantsTrainLoss?(state: S, step: number): boolean;
+  /**
+   * Optional: whether the loop should measure the critical batch size (its
+   * `measureCriticalBatch` argument) before the update at this progress and put it in
+   * {@link Observation.criticalBatchSize}. Pure.
+   */
+  wantsCriticalBatch?(state: S, progress: { step: number; examples: number }): boolean;
   /** Fraction of the training set (seeded, fixed) used for F(x_k); in (0, 1], default 1. */
   readonly trainLossFraction?: number;
 }

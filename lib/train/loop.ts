@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { ConvergenceError } from "../core/errors";
+import { ConfigError, ConvergenceError } from "../core/errors";
 import { parseSamplerState, samplerInit, sampleBatch, SamplerState } from "../data/sampler";
 import type { DataSource } from "../data/source";
 import type { Task } from "../grad/task";
@@ -75,6 +75,12 @@ export interface TrainLoopArgs<S> {
   checkpoint?: CheckpointOptions;
   /** Asked after every update; true ends the run (after writing a checkpoint) with `stopped`. */
   shouldStop?: () => boolean;
+  /**
+   * Measures the critical batch size at the current state (e.g. `measureCriticalBatch` with
+   * `modelBranchRunner`, lib/train/critical-batch.ts, restoring the model and optimizer), called
+   * before an update when the schedule's `wantsCriticalBatch` is true; untimed, like F(x_k).
+   */
+  measureCriticalBatch?: (progress: { step: number; examples: number }) => number | Promise<number>;
   hooks?: LoopHooks | LoopHooks[];
 }
 
@@ -221,7 +227,22 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
     while (st.examples < examplesBudget) {
       const t0 = performance.now();
       let untimedMs = 0;
-      // (1) schedule, with F(x_k) on the seeded probe set when the schedule asks for it
+      // (1) schedule, with F(x_k) on the seeded probe set when the schedule asks for it, and a
+      // critical-batch measurement when it asks for one
+      let criticalBatchSize: number | null = null;
+      if (schedule.wantsCriticalBatch?.(st.schedule as S, st)) {
+        if (args.measureCriticalBatch == null) {
+          throw new ConfigError(
+            `${runName}: schedule "${schedule.name}" asks for critical-batch measurements; pass measureCriticalBatch to trainLoop`,
+          );
+        }
+        const m0 = performance.now();
+        criticalBatchSize = await args.measureCriticalBatch({
+          step: st.step,
+          examples: st.examples,
+        });
+        untimedMs += performance.now() - m0;
+      }
       const { decision } = decideNext(
         schedule,
         st.schedule as S,
@@ -236,6 +257,7 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
           },
           noise: noise != null ? noise.read(st.noise) : null,
           budgetLeft: examplesBudget - st.examples,
+          criticalBatchSize,
         },
       );
       const B = decision.batchSize;

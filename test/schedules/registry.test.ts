@@ -23,6 +23,7 @@ test("the registry lists every schedule and rule", () => {
     "radadamp",
     "noise-scale",
     "goodput",
+    "cbs-warmup",
   ]);
   assert.deepEqual(LR_RULE_NAMES, ["none", "linear", "sqrt", "power", "adascale"]);
 });

@@ -73,6 +73,13 @@ test("every registry schedule round-trips too", () => {
         { batchSize: 64, examplesPerSecond: 800 },
       ],
     },
+    "cbs-warmup": {
+      initialBatchSize: 4,
+      curve: [
+        { examples: 0, criticalBatchSize: 6 },
+        { examples: 3000, criticalBatchSize: 40 },
+      ],
+    },
   };
   for (const name of SCHEDULE_NAMES) {
     roundTrip(createSchedule(name, params[name], { datasetSize: 1000 }), name);
