@@ -108,3 +108,16 @@ export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
 export function sqNormOf(grads: tf.NamedTensorMap): tf.Scalar {
   return tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
 }
+
+/**
+ * Per-variable squared norms `|g_v|² = Σ entries²` of a gradient map, stacked in `names` order:
+ * Σ_v |g_v|² = |g|² ({@link sqNormOf}) up to float rounding (Gray et al. 2024, nanoGNS: the
+ * per-layer split of the noise scale's norms).
+ * @param grads - A gradient map holding every name in `names`.
+ * @param names - The variable names, in the order wanted.
+ * @returns A fresh [V] tensor, V = names.length.
+ * @example sqNormsByVariable({ a: tf.tensor([3, 4]), b: tf.tensor([1]) }, ["a", "b"]); // [25, 1]
+ */
+export function sqNormsByVariable(grads: tf.NamedTensorMap, names: readonly string[]): tf.Tensor1D {
+  return tf.tidy(() => tf.stack(names.map((n) => tf.sum(tf.square(grads[n])))) as tf.Tensor1D);
+}

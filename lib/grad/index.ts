@@ -7,6 +7,7 @@ export {
   checkBatch,
   splitBatch,
   sqNormOf,
+  sqNormsByVariable,
   trainableVariables,
   valuesPerExample,
 } from "./batch";

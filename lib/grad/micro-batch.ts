@@ -16,7 +16,14 @@ import { ConfigError } from "../core/errors";
 import { requireNumber } from "../core/validate";
 import type { StepBatch } from "../data/source";
 import type { Task } from "./task";
-import { batchTensors, checkBatch, splitBatch, sqNormOf, trainableVariables } from "./batch";
+import {
+  batchTensors,
+  checkBatch,
+  splitBatch,
+  sqNormOf,
+  sqNormsByVariable,
+  trainableVariables,
+} from "./batch";
 import type { MicroBatchNorms } from "./types";
 
 /** A diagonal preconditioner: gradients are divided elementwise by `(√v̂ + ε)^power`. */
@@ -39,6 +46,12 @@ export interface MicroBatchOptions {
   training?: boolean;
   /** Compute the norms |g_i|² and |G_B|² (default true); false leaves them out (benches). */
   norms?: boolean;
+  /**
+   * Also split every norm by trainable variable (|g_{i,v}|², |G_{B,v}|², for per-layer noise
+   * scales); default false. Cost: one reduction per variable per micro-batch, which replaces
+   * the global one (the global norm is their sum).
+   */
+  perVariable?: boolean;
 }
 
 /** The tensors {@link microBatchGradients} returns; all belong to the caller's `tf.tidy`. */
@@ -53,6 +66,12 @@ export interface MicroBatchGradients {
   microBatchSqNorms: tf.Scalar[];
   /** |G_B|² (null with `norms: false`). */
   gradSqNorm: tf.Scalar | null;
+  /** With `perVariable`: the trainable variables' names, the order of the vectors below. */
+  variableNames?: string[];
+  /** With `perVariable`: per micro-batch, the [V] vector of |g_{i,v}|² (sums to |g_i|²). */
+  microBatchSqNormsByVariable?: tf.Tensor1D[];
+  /** With `perVariable`: the [V] vector of |G_{B,v}|² (sums to |G_B|²). */
+  gradSqNormByVariable?: tf.Tensor1D;
 }
 
 /**
@@ -66,7 +85,8 @@ export interface MicroBatchGradients {
  * @param model - A tfjs-layers model; its trainable variables are differentiated.
  * @param task - Task giving the loss (lib/grad/task.ts).
  * @param batch - The batch (B ≥ 1 examples, laid out as `task` expects).
- * @param opts - `microBatchSize` (integer ≥ 1), optional `preconditioner`, `training`, `norms`.
+ * @param opts - `microBatchSize` (integer ≥ 1), optional `preconditioner`, `training`, `norms`,
+ *   `perVariable` (per-variable squared norms as well, for per-layer noise scales).
  * @throws ConfigError on a bad batch, micro-batch size, or a preconditioner missing a variable or
  *   with a mismatched shape, ε < 0 or power ≤ 0.
  */
@@ -96,6 +116,9 @@ export function microBatchGradients(
   let acc: tf.NamedTensorMap | null = null;
   let lossSum: tf.Tensor = tf.scalar(0);
   const norms: tf.Scalar[] = [];
+  const perVariable = withNorms && (opts.perVariable ?? false);
+  const names = vars.map((v) => v.name);
+  const byVar: tf.Tensor1D[] = [];
   let offset = 0;
   for (const b of sizes) {
     const { x, y } = batchTensors(task, batch, offset, b);
@@ -107,7 +130,11 @@ export function microBatchGradients(
       divisors == null
         ? grads
         : Object.fromEntries(Object.entries(grads).map(([k, t]) => [k, tf.div(t, divisors[k])]));
-    if (withNorms) norms.push(sqNormOf(g));
+    if (perVariable) {
+      const v = sqNormsByVariable(g, names);
+      byVar.push(v);
+      norms.push(tf.sum(v) as tf.Scalar);
+    } else if (withNorms) norms.push(sqNormOf(g));
     lossSum = tf.add(lossSum, tf.mul(value, b));
     if (sizes.length === 1) {
       acc = g;
@@ -124,14 +151,23 @@ export function microBatchGradients(
     offset += b;
   }
   const grad = acc as tf.NamedTensorMap;
-  const gradSqNorm = !withNorms ? null : sizes.length === 1 ? norms[0] : sqNormOf(grad);
-  return {
+  const out: MicroBatchGradients = {
     sizes,
     grad,
     loss: tf.div(lossSum, B) as tf.Scalar,
     microBatchSqNorms: norms,
-    gradSqNorm,
+    gradSqNorm: null,
   };
+  if (perVariable) {
+    const total = sizes.length === 1 ? byVar[0] : sqNormsByVariable(grad, names);
+    out.gradSqNorm = sizes.length === 1 ? norms[0] : (tf.sum(total) as tf.Scalar);
+    out.variableNames = names;
+    out.microBatchSqNormsByVariable = byVar;
+    out.gradSqNormByVariable = total;
+  } else if (withNorms) {
+    out.gradSqNorm = sizes.length === 1 ? norms[0] : sqNormOf(grad);
+  }
+  return out;
 }
 
 /**

@@ -25,4 +25,10 @@ export interface StepResult {
   microBatchSqNorms: number[];
   /** |G_B|² of the whole batch's mean gradient (the one applied). */
   gradSqNorm: number;
+  /** With per-variable norms: the trainable variables' names (order of the vectors below). */
+  variableNames?: string[];
+  /** With per-variable norms: per micro-batch, |g_{i,v}|² for each variable v. */
+  microBatchSqNormsByVariable?: number[][];
+  /** With per-variable norms: |G_{B,v}|² for each variable v. */
+  gradSqNormByVariable?: number[];
 }

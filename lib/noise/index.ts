@@ -18,6 +18,18 @@ export { twoBatchEstimate } from "./two-batch";
 export { type NoiseEstimate } from "./types";
 export { fitLine, type LineFit } from "./linfit";
 
+// Per-layer noise scale (nanoGNS)
+export {
+  groupSums,
+  layerOfVariable,
+  perLayerEstimate,
+  perLayerNoiseEstimator,
+  type GroupOf,
+  type PerLayerNoiseEstimator,
+  type PerLayerNoiseState,
+  type PerVariableNorms,
+} from "./per-layer";
+
 // Critical batch size from a sweep
 export { fitBCrit, type BCritFit, type SweepPoint } from "./bcrit";
 

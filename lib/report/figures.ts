@@ -7,7 +7,7 @@
  */
 import type { Data, Layout } from "plotly.js-dist-min";
 import { groupRuns } from "./runlog";
-import type { RunLogRow } from "../train/types";
+import type { RunLogField, RunLogRow } from "../train/types";
 import { ConfigError } from "../core/errors";
 
 /** Any plotly figure as plain JSON: what {@link renderHtmlReport} accepts. */
@@ -104,7 +104,7 @@ export const AXIS_TITLES = Object.freeze({
   testAccuracy: "test accuracy",
   wallClock: "wall-clock (s)",
   bSimple: "noise scale B_simple",
-} as const satisfies Record<keyof RunLogRow, string>);
+} as const satisfies Record<RunLogField, string>);
 
 /** The x axes run-log figures can use. */
 export type RunLogX = "wallClock" | "step" | "examples";

@@ -11,16 +11,19 @@ import * as fs from "fs";
 import * as path from "path";
 import pl, { type DataType } from "nodejs-polars";
 import { atomicWrite } from "./atomic";
-import { RUN_LOG_COLUMNS, type RunLogRow } from "../train/types";
+import {
+  BSIMPLE_LAYER_PREFIX,
+  RUN_LOG_COLUMNS,
+  type RunLogField,
+  type RunLogRow,
+} from "../train/types";
 import { ConfigError } from "../core/errors";
 
 /** Field names of {@link RunLogRow} in column order. */
-export const RUN_LOG_FIELDS = Object.freeze(
-  Object.keys(RUN_LOG_COLUMNS),
-) as readonly (keyof RunLogRow)[];
+export const RUN_LOG_FIELDS = Object.freeze(Object.keys(RUN_LOG_COLUMNS)) as readonly RunLogField[];
 
 /** Polars data type of each run-log column, keyed by {@link RunLogRow} field. */
-export const RUN_LOG_DTYPES: Readonly<Record<keyof RunLogRow, DataType>> = Object.freeze({
+export const RUN_LOG_DTYPES: Readonly<Record<RunLogField, DataType>> = Object.freeze({
   run: pl.String,
   step: pl.Int64,
   epoch: pl.Float64,
@@ -62,7 +65,7 @@ const nullable =
 const unitInterval: Check = (v) =>
   isNum(v) && v >= 0 && v <= 1 ? null : "must be a number in [0, 1]";
 
-const CHECKS: Record<keyof RunLogRow, Check> = {
+const CHECKS: Record<RunLogField, Check> = {
   run: (v) => (typeof v === "string" && v.length > 0 ? null : "must be a non-empty string"),
   step: intAtLeast(0),
   epoch: finiteAtLeast0,
@@ -110,15 +113,32 @@ export function validateRunLogRows(rows: readonly RunLogRow[], param = "rows"): 
         throw new ConfigError(`${param}[${i}].${field} ${problem}, got ${show(v)}`);
       }
     }
+    const layers = row.bSimpleLayers;
+    if (layers !== undefined) {
+      if (layers === null || typeof layers !== "object" || Array.isArray(layers)) {
+        throw new ConfigError(
+          `${param}[${i}].bSimpleLayers must be an object of layer → B_simple, got ${show(layers)}`,
+        );
+      }
+      for (const [name, v] of Object.entries(layers)) {
+        if (finiteAtLeast0(v) !== null) {
+          throw new ConfigError(
+            `${param}[${i}].bSimpleLayers["${name}"] must be a finite number >= 0, got ${show(v)}`,
+          );
+        }
+      }
+    }
   });
 }
 
 /**
  * Builds a run-log DataFrame: one row per {@link RunLogRow}, columns {@link RUN_LOG_COLUMNS} in
- * order, typed by {@link RUN_LOG_DTYPES}, with null test metrics where no evaluation ran.
+ * order, typed by {@link RUN_LOG_DTYPES}, with null test metrics where no evaluation ran; then,
+ * when rows carry per-layer noise scales, one Float64 column `b_simple_layer:<layer>` per layer
+ * (in order of first appearance; null where a row has no value for it).
  *
  * @param rows run-log rows (validated by {@link validateRunLogRows}); may be empty.
- * @returns a DataFrame of shape `(rows.length, 11)`.
+ * @returns a DataFrame of shape `(rows.length, 11 + layers)`.
  * @throws TypeError / RangeError from {@link validateRunLogRows}, naming the row and field.
  * @example
  * const df = runLogToDataFrame(rows);
@@ -126,15 +146,32 @@ export function validateRunLogRows(rows: readonly RunLogRow[], param = "rows"): 
  */
 export function runLogToDataFrame(rows: readonly RunLogRow[]): pl.DataFrame {
   validateRunLogRows(rows);
-  return pl.DataFrame(
-    RUN_LOG_FIELDS.map((f) =>
+  const layers: string[] = [];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    for (const k of Object.keys(r.bSimpleLayers ?? {})) {
+      if (!seen.has(k)) {
+        seen.add(k);
+        layers.push(k);
+      }
+    }
+  }
+  return pl.DataFrame([
+    ...RUN_LOG_FIELDS.map((f) =>
       pl.Series(
         RUN_LOG_COLUMNS[f],
         rows.map((r) => r[f]),
         RUN_LOG_DTYPES[f],
       ),
     ),
-  );
+    ...layers.map((k) =>
+      pl.Series(
+        `${BSIMPLE_LAYER_PREFIX}${k}`,
+        rows.map((r) => r.bSimpleLayers?.[k] ?? null),
+        pl.Float64,
+      ),
+    ),
+  ]);
 }
 
 /**
@@ -159,6 +196,7 @@ function selectRunLogColumns(df: pl.DataFrame, source: string): pl.DataFrame {
         `${missing.map((c) => `"${c}"`).join(", ")} (has: ${df.columns.join(", ") || "none"})`,
     );
   }
+  const layerColumns = df.columns.filter((c) => c.startsWith(BSIMPLE_LAYER_PREFIX));
   return df.select(
     ...RUN_LOG_FIELDS.map((f) => {
       const name = RUN_LOG_COLUMNS[f];
@@ -167,6 +205,7 @@ function selectRunLogColumns(df: pl.DataFrame, source: string): pl.DataFrame {
       // numeric columns keep their values and the row check rejects non-integers instead.
       return df.getColumn(name).dtype.equals(pl.String) ? col.cast(RUN_LOG_DTYPES[f], true) : col;
     }),
+    ...layerColumns.map((c) => pl.col(c).cast(pl.Float64, true)),
   );
 }
 
@@ -202,6 +241,8 @@ export function dataFrameToRunLog(df: pl.DataFrame, source = "df"): RunLogRow[] 
         typeof v === "bigint" ? Number(v) : v,
       ),
   );
+  const layerNames = frame.columns.filter((c) => c.startsWith(BSIMPLE_LAYER_PREFIX));
+  const layerValues = layerNames.map((c) => frame.getColumn(c).toArray() as (number | null)[]);
   const rows = Array.from({ length: frame.height }, (_, i) => {
     const row: Record<string, unknown> = {};
     RUN_LOG_FIELDS.forEach((f, j) => {
@@ -209,6 +250,12 @@ export function dataFrameToRunLog(df: pl.DataFrame, source = "df"): RunLogRow[] 
       // bSimple is optional in RunLogRow: absent rather than null when there is no estimate.
       if (f !== "bSimple" || v !== null) row[f] = v;
     });
+    const layers: Record<string, number> = {};
+    layerNames.forEach((c, j) => {
+      const v = layerValues[j][i];
+      if (v != null) layers[c.slice(BSIMPLE_LAYER_PREFIX.length)] = v;
+    });
+    if (Object.keys(layers).length > 0) row.bSimpleLayers = layers;
     return row as unknown as RunLogRow;
   });
   validateRunLogRows(rows, `${source} rows`);

@@ -42,6 +42,12 @@ export const loopConfigSchema = z
      * cap are split anyway and always give an estimate.
      */
     noiseEvery: positiveInt.default(4),
+    /**
+     * Per-layer B_simple (lib/noise/per-layer.ts): split the sampled updates' micro-batch norms
+     * by trainable variable, run a per-layer estimator, and log `bSimpleLayers` (run-log
+     * columns `b_simple_layer:<layer>`). Default false. Sampled updates as for `noiseEvery`.
+     */
+    perLayerNoise: z.boolean().default(false),
     /** Stop after the first evaluation whose test accuracy reaches this value (a B_crit sweep). */
     stopAtAccuracy: z.number().gt(0).lte(1).optional(),
   })

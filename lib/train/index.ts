@@ -25,7 +25,8 @@ export {
   saveCheckpoint,
   type LoadedCheckpoint,
 } from "./checkpoint";
-export type { LoopState, RunLogRow, StepRecord } from "./types";
+export type { LoopState, RunLogField, RunLogRow, StepRecord } from "./types";
+export { BSIMPLE_LAYER_PREFIX } from "./types";
 export {
   branchLearningRate,
   chooseCriticalBatch,

@@ -10,6 +10,7 @@ import { ConfigError, ConvergenceError } from "../core/errors";
 import { parseSamplerState, samplerInit, sampleBatch, SamplerState } from "../data/sampler";
 import type { DataSource } from "../data/source";
 import type { Task } from "../grad/task";
+import { perLayerNoiseEstimator, type PerLayerNoiseState } from "../noise/per-layer";
 import type { NoiseObservation } from "../noise/types";
 import { decideNext } from "../schedules/drive";
 import type { BatchSchedule } from "../schedules/types";
@@ -198,6 +199,9 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
   const config = parseLoopConfig(args.config);
   const hooks = ([] as LoopHooks[]).concat(args.hooks ?? []);
   const evalEvery = config.evalEvery ?? config.examplesBudget;
+  const layerEstimator = config.perLayerNoise
+    ? perLayerNoiseEstimator({ datasetSize: train.n >= 2 ? train.n : undefined })
+    : null;
   // (0) start, or resume from the newest checkpoint
   let st = initialState(schedule, noise, train.n, config.seed, evalEvery);
   let rows: RunLogRow[] = [];
@@ -265,10 +269,12 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
       // (2) data
       const drawn = sampleBatch(st.sampler as SamplerState, B);
       // (3) update
-      const microBatchSize = noiseSplit(config, st.step, B, noise != null);
+      const estimating = noise != null || config.perLayerNoise;
+      const microBatchSize = noiseSplit(config, st.step, B, estimating);
       const r = trainStep(model, optimizer, task, train.batch(drawn.indices), {
         microBatchSize,
         learningRate: lr,
+        perVariable: config.perLayerNoise && B > microBatchSize,
       });
       const step = st.step + 1;
       // (4) divergence: raise before any state moves, so the last checkpoint stays the newest
@@ -285,9 +291,20 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
         sampler: drawn.state,
         noise: noise != null ? noise.update(st.noise, record) : null,
       });
+      if (layerEstimator != null) {
+        const prev = (st.perLayerNoise as PerLayerNoiseState | undefined) ?? layerEstimator.init();
+        st = { ...st, perLayerNoise: layerEstimator.update(prev, record) };
+      }
       steps.push(record);
       // (6) log; evaluate when due; hooks
       const row = rowOf(runName, st, train.n, B, lr, noise != null ? noise.read(st.noise) : null);
+      if (layerEstimator != null && st.perLayerNoise != null) {
+        const layers = layerEstimator.read(st.perLayerNoise as PerLayerNoiseState);
+        const entries = Object.entries(layers).filter(([, o]) => o.bSimple != null);
+        if (entries.length > 0) {
+          row.bSimpleLayers = Object.fromEntries(entries.map(([k, o]) => [k, o.bSimple as number]));
+        }
+      }
       if (st.examples >= st.nextEval || st.examples >= examplesBudget) {
         const ev = evaluate(model, task, test, config.evalBatchSize);
         row.testLoss = ev.loss;

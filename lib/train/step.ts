@@ -19,6 +19,8 @@ export interface StepOptions {
   microBatchSize: number;
   /** Learning rate of this update (> 0); set on the optimizer before applying. */
   learningRate: number;
+  /** Also return the norms split by trainable variable (per-layer noise scales); default false. */
+  perVariable?: boolean;
 }
 
 /**
@@ -31,7 +33,8 @@ export interface StepOptions {
  * @param optimizer - Any tf.Optimizer; its learning rate is set to `opts.learningRate`.
  * @param task - Task giving the loss (lib/grad/task.ts).
  * @param batch - B ≥ 1 examples laid out as `task` expects.
- * @returns The loss before the update, b_i, |g_i|² and |G_B|² (one device→host read).
+ * @returns The loss before the update, b_i, |g_i|² and |G_B|² (one device→host read); with
+ *   `perVariable`, also the same norms split by trainable variable.
  * @throws ConfigError on an empty batch or inconsistent array lengths.
  */
 export function trainStep(
@@ -42,19 +45,43 @@ export function trainStep(
   opts: StepOptions,
 ): StepResult {
   let sizes: number[] = [];
+  let names: string[] | undefined;
+  const perVariable = opts.perVariable ?? false;
   const stats = tf.tidy(() => {
-    const r = microBatchGradients(model, task, batch, { microBatchSize: opts.microBatchSize });
+    const r = microBatchGradients(model, task, batch, {
+      microBatchSize: opts.microBatchSize,
+      perVariable,
+    });
     sizes = r.sizes;
+    names = r.variableNames;
     setLearningRate(optimizer, opts.learningRate);
     optimizer.applyGradients(r.grad);
-    return tf.stack([r.loss, r.gradSqNorm as tf.Scalar, ...r.microBatchSqNorms]);
+    const head = tf.stack([r.loss, r.gradSqNorm as tf.Scalar, ...r.microBatchSqNorms]);
+    if (!perVariable) return head;
+    // One read: [loss, |G_B|², |g_i|²…, |G_{B,v}|²…, |g_{1,v}|²…, |g_{2,v}|²…]
+    return tf.concat([
+      head,
+      r.gradSqNormByVariable as tf.Tensor1D,
+      ...(r.microBatchSqNormsByVariable as tf.Tensor1D[]),
+    ]);
   });
   const v = stats.dataSync();
   stats.dispose();
-  return {
+  const k = sizes.length;
+  const out: StepResult = {
     loss: v[0],
     gradSqNorm: v[1],
     microBatchSizes: sizes,
-    microBatchSqNorms: Array.from(v.subarray(2)),
+    microBatchSqNorms: Array.from(v.subarray(2, 2 + k)),
   };
+  if (perVariable && names !== undefined) {
+    const V = names.length;
+    const at = 2 + k;
+    out.variableNames = names;
+    out.gradSqNormByVariable = Array.from(v.subarray(at, at + V));
+    out.microBatchSqNormsByVariable = Array.from({ length: k }, (_, i) =>
+      Array.from(v.subarray(at + V * (i + 1), at + V * (i + 2))),
+    );
+  }
+  return out;
 }

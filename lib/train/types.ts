@@ -33,7 +33,19 @@ export interface RunLogRow {
    * bias-corrected EMAs, lib/noise), or null/absent when no estimate exists.
    */
   bSimple?: number | null;
+  /**
+   * Per-layer B_simple,l = tr(Σ_l)/|G_l|² (lib/noise/per-layer.ts) after this update, by layer
+   * name, when the loop runs with `perLayerNoise`; absent otherwise. In run-log files each layer
+   * is a column `b_simple_layer:<layer>` ({@link BSIMPLE_LAYER_PREFIX}).
+   */
+  bSimpleLayers?: Record<string, number>;
 }
+
+/** The fixed run-log fields (every field but the per-layer map). */
+export type RunLogField = Exclude<keyof RunLogRow, "bSimpleLayers">;
+
+/** Prefix of the per-layer B_simple columns of a run-log file: `b_simple_layer:<layer>`. */
+export const BSIMPLE_LAYER_PREFIX = "b_simple_layer:";
 
 /** Column names of a run log DataFrame / CSV, in order, mapped from {@link RunLogRow}. */
 export const RUN_LOG_COLUMNS = {
@@ -48,7 +60,7 @@ export const RUN_LOG_COLUMNS = {
   testAccuracy: "test_accuracy",
   wallClock: "wall_clock_s",
   bSimple: "b_simple",
-} as const satisfies Record<keyof RunLogRow, string>;
+} as const satisfies Record<RunLogField, string>;
 
 /** Per-update record beyond the run log: what the noise-scale estimators need. */
 export interface StepRecord {
@@ -58,6 +70,10 @@ export interface StepRecord {
   gradSqNorm: number;
   microBatchSizes: number[];
   microBatchSqNorms: number[];
+  /** With per-layer noise: the variable names and per-variable norms (see StepResult). */
+  variableNames?: string[];
+  microBatchSqNormsByVariable?: number[][];
+  gradSqNormByVariable?: number[];
 }
 
 /** Plain-JSON loop state saved in `state.json`. */
@@ -80,4 +96,6 @@ export interface LoopState {
   sampler: unknown;
   /** The noise-scale estimator's state, or null when none runs. */
   noise: unknown;
+  /** The per-layer noise estimator's state (with `perLayerNoise`), else absent. */
+  perLayerNoise?: unknown;
 }
