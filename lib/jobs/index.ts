@@ -28,3 +28,8 @@ export {
   type CnnRunOptions,
   type FashionMnistSplits,
 } from "./common";
+export {
+  criticalBatchAlongRun,
+  type CriticalBatchPoint,
+  type CriticalBatchRunOptions,
+} from "./critical-batch-run";

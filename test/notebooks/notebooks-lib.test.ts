@@ -180,11 +180,11 @@ test("chromiumArgs renders a file headlessly without network services", () => {
   assert.equal(a[a.length - 1], `file://${path.resolve("build/x.html")}`);
 });
 
-test("the committed notebooks: five, numbered, clean, each declaring its charts", () => {
+test("the committed notebooks: six, numbered, clean, each declaring its charts", () => {
   const files = listNotebooks(ROOT);
   assert.deepEqual(
     files.map((f) => path.basename(f).slice(0, 3)),
-    ["01-", "02-", "03-", "04-", "05-"],
+    ["01-", "02-", "03-", "04-", "05-", "06-"],
   );
   for (const f of files) {
     const nb = readNotebook(f);
