@@ -30,6 +30,11 @@ export const TENSORFLOW_TESTS = [
   "test/analysis/grad-norms.test.ts",
   "test/analysis/wall-clock.test.ts",
   "test/cli/main-quick.test.ts",
+  "test/train/critical-batch.test.ts",
+  "test/train/per-layer-loop.test.ts",
+  "test/noise/per-layer.test.ts",
+  "test/optim/adascale.test.ts",
+  "test/jobs/critical-batch-run.test.ts",
 ];
 
 if (!nativeBackendBuilt("tensorflow")) {
