@@ -8,6 +8,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { CHART_MARKER_CLASS, CLAIM_CHECK_PREFIX, PLOTLY_MIME_TYPE } from "../lib/report/notebook";
 
 /** Name of the kernelspec (notebooks' `metadata.kernelspec.name`). */
 export const KERNEL_NAME = "batchwise-tslab";
@@ -16,13 +17,11 @@ export const KERNEL_NAME = "batchwise-tslab";
 export const KERNEL_DISPLAY_NAME = "TypeScript (batchwise)";
 
 /** Class of the wrapper `<div>` showPlot writes around each chart (lib/report/notebook.ts). */
-export const CHART_MARKER = 'class="batchwise-chart"';
+export const CHART_MARKER = `class="${CHART_MARKER_CLASS}"`;
 
-/** plotly's MIME type: showPlot's output carries the figure under it (lib/report/notebook.ts). */
-export const PLOTLY_MIME_TYPE = "application/vnd.plotly.v1+json";
-
-/** How the Markdown output of lib's checkClaim starts (lib/report/notebook.ts). */
-export const CLAIM_CHECK_PREFIX = "**Claim check:";
+// plotly's MIME type (showPlot's output carries the figure under it) and how the Markdown
+// output of checkClaim starts: lib's own constants.
+export { CLAIM_CHECK_PREFIX, PLOTLY_MIME_TYPE };
 
 /** What plotly writes on each chart it has drawn. */
 export const DRAWN_CHART = 'class="plot-container plotly"';

@@ -60,11 +60,17 @@ export {
   type HtmlReportOptions,
 } from "./html";
 
-// Notebook display (tslab): offline plotly charts, HTML tables, Markdown
+// Notebook display (tslab): plotly charts (plotly's MIME type + offline HTML), HTML tables,
+// Markdown, claim checks
 export {
   CHART_MARKER_ATTR,
   CHART_MARKER_CLASS,
+  CLAIM_CHECK_PREFIX,
+  ClaimError,
+  PLOTLY_MIME_TYPE,
   chartHtml,
+  chartMimeBundle,
+  checkClaim,
   loadPlotly,
   plotlyBundleScript,
   resetNotebookSession,
@@ -74,7 +80,9 @@ export {
   tableHtml,
   tslabDisplay,
   type ChartHtmlOptions,
+  type ClaimOptions,
   type DataFrameLike,
+  type MimeBundle,
   type NotebookDisplay,
   type ShowPlotOptions,
   type TableOptions,
