@@ -7,7 +7,8 @@
  *    against the libraries of TensorFlow's pip wheel (see `scripts/setup-native.mjs`); the
  *    packages' own install script, which downloads libtensorflow, is disabled in package.json.
  * 2. `webgpu` (`@tensorflow/tfjs-backend-webgpu` on the `webgpu` npm package, Google's Dawn,
- *    when a Vulkan, Metal or D3D12 adapter exists).
+ *    when a Vulkan, Metal or D3D12 adapter exists; probed quietly first, see
+ *    `lib/backend/webgpu-probe.ts`).
  * 3. `wasm` with batchwise's kernel pack (the CPU path without the native build).
  * 4. the pure-JS `cpu` backend.
  *
@@ -26,6 +27,7 @@ import * as wasmPkg from "@tensorflow/tfjs-backend-wasm";
 import { registerKernelPack, registerPackGradients } from "./kernels";
 import { registerNativeKernels } from "./native";
 import { BackendError } from "../core/errors";
+import { probeWebGpu } from "./webgpu-probe";
 
 /** Backends batchwise knows how to start, in the order `auto` tries them. */
 export const BACKEND_NAMES = ["tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -135,11 +137,16 @@ async function tryNode(name: "tensorflow" | "tensorflow-gpu"): Promise<string> {
 }
 
 /**
- * Starts tfjs-backend-webgpu on Dawn (the `webgpu` npm package): installs its WebGPU globals and
- * `navigator.gpu`, checks that an adapter exists, then sets the backend.
+ * Starts tfjs-backend-webgpu on Dawn (the `webgpu` npm package): probes for an adapter in a child
+ * process ({@link probeWebGpu}: no Dawn output in this process on a machine without a GPU), then
+ * installs its WebGPU globals and `navigator.gpu`, checks the adapter, and sets the backend.
  * @throws Error when a package is missing or no GPU adapter is found.
  */
 async function startWebGpu(): Promise<string> {
+  // Dawn prints its Vulkan warnings from native code into the process that loads it: ask a
+  // child first (lib/backend/webgpu-probe.ts), and load it here only where it found a GPU.
+  const probe = probeWebGpu();
+  if (!probe.available) throw new BackendError(probe.reason);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dawn = require("webgpu") as {
     create(flags: string[]): unknown;
