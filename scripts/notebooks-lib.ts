@@ -410,3 +410,94 @@ export function untrustedCopy(nb: Notebook): Notebook {
   copy.metadata.batchwise = { ...meta, untrustedCopy: true };
   return copy;
 }
+
+/** A kernel-side error the launcher recorded (scripts/notebooks/tslab-kernel.js). */
+export interface KernelError {
+  /** When, in seconds since the epoch. */
+  time: number;
+  kind: string;
+  message: string;
+}
+
+/** The errors the kernel launcher appended to `file` (one JSON line each); [] without a file. */
+export function readKernelErrors(file: string): KernelError[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as KernelError);
+}
+
+/** `s` with every line indented by four spaces (failure details under their heading). */
+export function indent(s: string): string {
+  return s
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n");
+}
+
+/**
+ * Ends a notebook check that cannot run here: exit 0 with "SKIPPED: …", or exit 1 with
+ * "FAIL: …" when BATCHWISE_REQUIRE_NOTEBOOKS=1 (set by .ci/run).
+ * @param tool the check's name in the message (`notebooks`, `test:jupyterlab`).
+ */
+export function skipOrFail(tool: string, message: string): never {
+  if (process.env.BATCHWISE_REQUIRE_NOTEBOOKS === "1") {
+    console.error(`${tool}: FAIL: ${message} (BATCHWISE_REQUIRE_NOTEBOOKS=1)`);
+    process.exit(1);
+  }
+  console.log(
+    `${tool}: SKIPPED: ${message}. Set BATCHWISE_REQUIRE_NOTEBOOKS=1 to make this a failure.`,
+  );
+  process.exit(0);
+}
+
+/** The options of a notebook check (`run` of scripts/notebooks.ts, scripts/test-jupyterlab.ts). */
+export interface CheckArgs {
+  /** Full mode (`--full`, or BATCHWISE_FULL=1 in the environment). */
+  full: boolean;
+  /** `--timeout S`: seconds per cell, or null for the check's default. */
+  timeout: number | null;
+  /** Run only the notebooks whose file name contains one of these. */
+  names: string[];
+}
+
+/**
+ * Parses `[--full] [--timeout S] [NAME…]`.
+ * @returns the options, or `{ error }` naming a bad `--timeout` value or an unknown option.
+ */
+export function parseCheckArgs(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): CheckArgs | { error: string } {
+  const out: CheckArgs = { full: env[FULL_MODE_ENV] === "1", timeout: null, names: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--full") out.full = true;
+    else if (a === "--timeout") {
+      const t = Number(args[++i]);
+      if (!(Number.isInteger(t) && t > 0)) {
+        return { error: `--timeout: must be an integer number of seconds > 0, got ${args[i]}` };
+      }
+      out.timeout = t;
+    } else if (a.startsWith("-")) return { error: `unknown option ${a}` };
+    else out.names.push(a);
+  }
+  return out;
+}
+
+/** The notebooks of `root` whose file name contains one of `names` (all when none given). */
+export function selectNotebooks(root: string, names: string[]): string[] {
+  const files = listNotebooks(root);
+  return names.length === 0
+    ? files
+    : files.filter((f) => names.some((n) => path.basename(f).includes(n)));
+}
+
+/** {@link committedProblems} of each file, prefixed with its path relative to `root`. */
+export function committedProblemsOf(root: string, files: string[]): string[] {
+  return files.flatMap((f) =>
+    committedProblems(readNotebook(f)).map((p) => `${path.relative(root, f)}: ${p}`),
+  );
+}

@@ -40,6 +40,7 @@ import * as path from "path";
 import {
   chromiumArgs,
   committedProblems,
+  committedProblemsOf,
   countChartMarkers,
   countPlotlyOutputs,
   countDrawnCharts,
@@ -47,13 +48,17 @@ import {
   describeCell,
   findChromium,
   findJupyterPython,
+  indent,
   FULL_MODE_ENV,
   jupyterPathEnv,
   KERNEL_DISPLAY_NAME,
   KERNEL_NAME,
-  listNotebooks,
   PLOTLY_MIME_TYPE,
+  readKernelErrors,
+  parseCheckArgs,
   readNotebook,
+  selectNotebooks,
+  skipOrFail,
   stderrOutputs,
   writeKernelSpec,
 } from "./notebooks-lib";
@@ -140,17 +145,6 @@ function open(args: string[]): void {
     { stdio: "inherit", env: { ...process.env, JUPYTER_PATH: jupyterPathEnv(ROOT) } },
   );
   process.exit(r.status ?? 1);
-}
-
-function skipOrFail(message: string): never {
-  if (process.env.BATCHWISE_REQUIRE_NOTEBOOKS === "1") {
-    console.error(`notebooks: FAIL: ${message} (BATCHWISE_REQUIRE_NOTEBOOKS=1)`);
-    process.exit(1);
-  }
-  console.log(
-    `notebooks: SKIPPED: ${message}. Set BATCHWISE_REQUIRE_NOTEBOOKS=1 to make this a failure.`,
-  );
-  process.exit(0);
 }
 
 function outDir(full: boolean): string {
@@ -305,16 +299,6 @@ function runOne(
   return res;
 }
 
-/** The errors the kernel launcher recorded (scripts/notebooks/tslab-kernel.js). */
-function readKernelErrors(file: string): { time: number; kind: string; message: string }[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as { time: number; kind: string; message: string });
-}
-
 /** The cell running at `time`, else the last one that finished before it. */
 function cellAt(report: ExecReport, time: number): number | null {
   let best: number | null = null;
@@ -326,34 +310,16 @@ function cellAt(report: ExecReport, time: number): number | null {
   return best;
 }
 
-function indent(s: string): string {
-  return s
-    .split("\n")
-    .map((l) => `    ${l}`)
-    .join("\n");
-}
-
 function run(args: string[]): void {
-  let full = process.env[FULL_MODE_ENV] === "1";
-  let timeout: number | null = null;
-  const names: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--full") full = true;
-    else if (a === "--timeout") {
-      timeout = Number(args[++i]);
-      if (!(Number.isInteger(timeout) && timeout > 0)) {
-        console.error(`--timeout: must be an integer number of seconds > 0, got ${args[i]}`);
-        process.exit(2);
-      }
-    } else if (a.startsWith("-")) usage();
-    else names.push(a);
+  const parsed = parseCheckArgs(args);
+  if ("error" in parsed) {
+    console.error(parsed.error);
+    usage();
   }
+  const { full, timeout, names } = parsed;
   const cellTimeout = timeout ?? (full ? 3600 : QUICK_BUDGET_S);
 
-  let files = listNotebooks(ROOT);
-  if (names.length > 0)
-    files = files.filter((f) => names.some((n) => path.basename(f).includes(n)));
+  const files = selectNotebooks(ROOT, names);
   if (files.length === 0) {
     console.error(
       `notebooks: no notebooks${names.length ? ` match ${names.join(", ")}` : " in notebooks/"}`,
@@ -363,25 +329,25 @@ function run(args: string[]): void {
   // Committed-file problems fail even where Jupyter is missing.
   const python = findJupyterPython(["nbclient", "nbconvert"], process.env, ROOT);
   if (python == null) {
-    const problems = files.flatMap((f) =>
-      committedProblems(readNotebook(f)).map((p) => `${path.relative(ROOT, f)}: ${p}`),
-    );
+    const problems = committedProblemsOf(ROOT, files);
     if (problems.length > 0) {
       console.error(problems.join("\n"));
       process.exit(1);
     }
     skipOrFail(
+      "notebooks",
       "no Python with Jupyter's nbclient and nbconvert (npm run setup:notebooks installs them into .venv; or Debian: apt-get install jupyter-notebook python3-nbconvert; or set BATCHWISE_JUPYTER_PYTHON)",
     );
   }
   const chromium = findChromium();
   if (chromium == null) {
     skipOrFail(
+      "notebooks",
       "no Chromium to render the exported notebooks (Debian: apt-get install chromium; or set BATCHWISE_CHROMIUM)",
     );
   }
   if (!fs.existsSync(path.join(ROOT, "node_modules", "tslab"))) {
-    skipOrFail("tslab is not installed (npm install)");
+    skipOrFail("notebooks", "tslab is not installed (npm install)");
   }
   writeKernelSpec(ROOT);
   const OUT = outDir(full);

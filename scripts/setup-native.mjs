@@ -35,6 +35,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { setupTools } from "./setup-common.mjs";
 
 /** Pinned versions: the wheels, and the npm packages whose binding is built. */
 export const PINS = {
@@ -56,24 +57,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const log = (msg) => process.stdout.write(`setup:native: ${msg}\n`);
-function fail(msg) {
-  process.stderr.write(`setup:native: error: ${msg}\n`);
-  process.exit(1);
-}
-function run(cmd, argv, opts = {}) {
-  const r = spawnSync(cmd, argv, {
-    stdio: args.quiet ? "pipe" : "inherit",
-    encoding: "utf8",
-    ...opts,
-  });
-  if (r.error) fail(`${cmd} could not start: ${r.error.message}`);
-  if (r.status !== 0)
-    fail(
-      `${cmd} ${argv.join(" ")} exited with ${r.status}${r.stderr ? `\n${r.stderr.slice(-2000)}` : ""}`,
-    );
-  return r.stdout;
-}
+const { log, fail, run } = setupTools("setup:native", args.quiet);
 
 // 0. What to build. With an NVIDIA GPU and CUDA 12 the GPU wheel is offered, not chosen.
 const gpu = args.gpu;

@@ -21,6 +21,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { setupTools } from "./setup-common.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const requirements = join(root, "scripts", "notebooks", "requirements.txt");
@@ -33,25 +34,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const log = (msg) => process.stdout.write(`setup:notebooks: ${msg}\n`);
-function fail(msg) {
-  process.stderr.write(`setup:notebooks: error: ${msg}\n`);
-  process.exit(1);
-}
-function run(cmd, argv, opts = {}) {
-  const r = spawnSync(cmd, argv, {
-    stdio: args.quiet ? "pipe" : "inherit",
-    encoding: "utf8",
-    maxBuffer: 1 << 26,
-    ...opts,
-  });
-  if (r.error) fail(`${cmd} could not start: ${r.error.message}`);
-  if (r.status !== 0)
-    fail(
-      `${cmd} ${argv.join(" ")} exited with ${r.status}${r.stderr ? `\n${r.stderr.slice(-2000)}` : ""}`,
-    );
-  return r.stdout;
-}
+const { log, fail, run } = setupTools("setup:notebooks", args.quiet);
 
 // 1. The virtual environment.
 const venv = resolve(root, process.env.BATCHWISE_VENV ?? ".venv");

@@ -47,19 +47,24 @@ import {
   cellTimes,
   claimChecks,
   committedProblems,
+  committedProblemsOf,
   countChartMarkers,
   countPlotlyOutputs,
   declaredCharts,
   describeCell,
   findChromium,
   findJupyterPython,
+  indent,
   FULL_MODE_ENV,
   jupyterPathEnv,
   KERNEL_DISPLAY_NAME,
   KERNEL_NAME,
-  listNotebooks,
   PLOTLY_MIME_TYPE,
+  readKernelErrors,
+  parseCheckArgs,
   readNotebook,
+  selectNotebooks,
+  skipOrFail,
   stderrOutputs,
   untrustedCopy,
   writeJupyterLabSettings,
@@ -102,27 +107,27 @@ interface ChartInfo {
   blank: { index: number; height: number; traces: number }[];
 }
 
+/** A {@link Result} before any check ran, with the committed file's problems as failures. */
+function emptyResult(file: string): Result {
+  const name = path.relative(ROOT, file);
+  const committed = readNotebook(file);
+  return {
+    notebook: name,
+    seconds: 0,
+    declared: declaredCharts(committed),
+    plotlyOutputs: null,
+    drawn: null,
+    drawnUntrusted: null,
+    drawnHtml: null,
+    claims: [],
+    screenshot: null,
+    failures: committedProblems(committed).map((p) => `${name}: ${p}`),
+  };
+}
+
 function usage(): never {
   console.error("usage: tsx scripts/test-jupyterlab.ts [--full] [--timeout S] [NAME...]");
   process.exit(2);
-}
-
-function skipOrFail(message: string): never {
-  if (process.env.BATCHWISE_REQUIRE_NOTEBOOKS === "1") {
-    console.error(`test:jupyterlab: FAIL: ${message} (BATCHWISE_REQUIRE_NOTEBOOKS=1)`);
-    process.exit(1);
-  }
-  console.log(
-    `test:jupyterlab: SKIPPED: ${message}. Set BATCHWISE_REQUIRE_NOTEBOOKS=1 to make this a failure.`,
-  );
-  process.exit(0);
-}
-
-function indent(s: string): string {
-  return s
-    .split("\n")
-    .map((l) => `    ${l}`)
-    .join("\n");
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -426,16 +431,6 @@ async function screenshot(page: Page, file: string): Promise<void> {
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-/** The errors the kernel launcher recorded (scripts/notebooks/tslab-kernel.js). */
-function readKernelErrors(file: string): { time: number; kind: string; message: string }[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as { time: number; kind: string; message: string });
-}
-
 /** Checks of the executed, saved notebook (step 4 of the module comment). */
 function checkExecuted(name: string, nb: Notebook, errorsFile: string, res: Result): void {
   for (const s of stderrOutputs(nb)) {
@@ -494,18 +489,7 @@ async function testOne(
   const name = path.relative(ROOT, file);
   const base = path.basename(file, ".ipynb");
   const committed = readNotebook(file);
-  const res: Result = {
-    notebook: name,
-    seconds: 0,
-    declared: declaredCharts(committed),
-    plotlyOutputs: null,
-    drawn: null,
-    drawnUntrusted: null,
-    drawnHtml: null,
-    claims: [],
-    screenshot: null,
-    failures: committedProblems(committed).map((p) => `${name}: ${p}`),
-  };
+  const res = emptyResult(file);
   const work = path.join(OUT, "work");
   fs.mkdirSync(work, { recursive: true });
   for (const d of ["executed", "html", "logs"])
@@ -628,25 +612,14 @@ async function testOne(
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  let full = process.env[FULL_MODE_ENV] === "1";
-  let timeout: number | null = null;
-  const names: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--full") full = true;
-    else if (a === "--timeout") {
-      timeout = Number(args[++i]);
-      if (!(Number.isInteger(timeout) && timeout > 0)) {
-        console.error(`--timeout: must be an integer number of seconds > 0, got ${args[i]}`);
-        process.exit(2);
-      }
-    } else if (a.startsWith("-")) usage();
-    else names.push(a);
+  const parsed = parseCheckArgs(args);
+  if ("error" in parsed) {
+    console.error(parsed.error);
+    usage();
   }
+  const { full, timeout, names } = parsed;
   const cellTimeout = timeout ?? (full ? FULL_TIMEOUT_S : QUICK_TIMEOUT_S);
-  let files = listNotebooks(ROOT);
-  if (names.length > 0)
-    files = files.filter((f) => names.some((n) => path.basename(f).includes(n)));
+  const files = selectNotebooks(ROOT, names);
   if (files.length === 0) {
     console.error(
       `test:jupyterlab: no notebooks${names.length ? ` match ${names.join(", ")}` : " in notebooks/"}`,
@@ -655,29 +628,31 @@ async function main(): Promise<void> {
   }
   const python = findJupyterPython(["jupyterlab", "nbconvert", "plotly"], process.env, ROOT);
   if (python == null) {
-    const problems = files.flatMap((f) =>
-      committedProblems(readNotebook(f)).map((p) => `${path.relative(ROOT, f)}: ${p}`),
-    );
+    const problems = committedProblemsOf(ROOT, files);
     if (problems.length > 0) {
       console.error(problems.join("\n"));
       process.exit(1);
     }
     skipOrFail(
+      "test:jupyterlab",
       "no Python with JupyterLab, nbconvert and plotly (npm run setup:notebooks installs them into .venv; or set BATCHWISE_JUPYTER_PYTHON)",
     );
   }
   const chromiumPath = findChromium();
   if (chromiumPath == null) {
-    skipOrFail("no Chromium (Debian: apt-get install chromium; or set BATCHWISE_CHROMIUM)");
+    skipOrFail(
+      "test:jupyterlab",
+      "no Chromium (Debian: apt-get install chromium; or set BATCHWISE_CHROMIUM)",
+    );
   }
   if (!fs.existsSync(path.join(ROOT, "node_modules", "tslab"))) {
-    skipOrFail("tslab is not installed (npm install)");
+    skipOrFail("test:jupyterlab", "tslab is not installed (npm install)");
   }
   let chromium: typeof import("playwright-core").chromium;
   try {
     ({ chromium } = await import("playwright-core"));
   } catch {
-    skipOrFail("playwright-core is not installed (npm install)");
+    skipOrFail("test:jupyterlab", "playwright-core is not installed (npm install)");
   }
   writeKernelSpec(ROOT);
   fs.mkdirSync(OUT, { recursive: true });
@@ -693,18 +668,9 @@ async function main(): Promise<void> {
       try {
         results.push(await testOne(f, python, browser, { full, timeout: cellTimeout }));
       } catch (e) {
-        results.push({
-          notebook: path.relative(ROOT, f),
-          seconds: 0,
-          declared: declaredCharts(readNotebook(f)),
-          plotlyOutputs: null,
-          drawn: null,
-          drawnUntrusted: null,
-          drawnHtml: null,
-          claims: [],
-          screenshot: null,
-          failures: [`${path.relative(ROOT, f)}: ${e instanceof Error ? e.message : String(e)}`],
-        });
+        const res = emptyResult(f);
+        res.failures.push(`${res.notebook}: ${e instanceof Error ? e.message : String(e)}`);
+        results.push(res);
       }
     }
   } finally {

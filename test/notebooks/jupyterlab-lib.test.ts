@@ -23,6 +23,10 @@ import {
   writeJupyterLabSettings,
   type Notebook,
   type NotebookCell,
+  indent,
+  parseCheckArgs,
+  readKernelErrors,
+  selectNotebooks,
 } from "../../scripts/notebooks-lib";
 
 const code = (source: string, extra: Partial<NotebookCell> = {}): NotebookCell => ({
@@ -140,4 +144,51 @@ test("the untrusted copy drops the renderer's PNG snapshots and differs from the
   // The original is unchanged.
   assert.equal(nb.cells[0].outputs?.[0].data?.["image/png"], "iVBORw0KGgo=");
   assert.deepEqual(nb.metadata.batchwise, { charts: 2 });
+});
+
+test("parseCheckArgs reads --full, --timeout and names, and names a bad value", () => {
+  assert.deepEqual(parseCheckArgs(["--full", "--timeout", "300", "03", "05"], {}), {
+    full: true,
+    timeout: 300,
+    names: ["03", "05"],
+  });
+  assert.deepEqual(parseCheckArgs([], { BATCHWISE_FULL: "1" }), {
+    full: true,
+    timeout: null,
+    names: [],
+  });
+  assert.deepEqual(parseCheckArgs(["--timeout", "0"], {}), {
+    error: "--timeout: must be an integer number of seconds > 0, got 0",
+  });
+  assert.deepEqual(parseCheckArgs(["--timeout"], {}), {
+    error: "--timeout: must be an integer number of seconds > 0, got undefined",
+  });
+  assert.deepEqual(parseCheckArgs(["--fast"], {}), { error: "unknown option --fast" });
+});
+
+test("selectNotebooks filters by name; readKernelErrors reads the launcher's JSON lines", () => {
+  const root = path.resolve(__dirname, "..", "..");
+  const all = selectNotebooks(root, []);
+  assert.ok(all.length >= 6);
+  assert.deepEqual(
+    selectNotebooks(root, ["03-"]).map((f) => path.basename(f)),
+    ["03-roberta-question.ipynb"],
+  );
+  assert.deepEqual(selectNotebooks(root, ["no-such-notebook"]), []);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bw-kerr-"));
+  const file = path.join(dir, "errors.jsonl");
+  assert.deepEqual(readKernelErrors(file), []);
+  fs.writeFileSync(
+    file,
+    '{"time":1.5,"kind":"unhandledRejection","message":"boom"}\n\n{"time":2,"kind":"uncaughtException","message":"x"}\n',
+  );
+  assert.deepEqual(
+    readKernelErrors(file).map((e) => [e.time, e.kind]),
+    [
+      [1.5, "unhandledRejection"],
+      [2, "uncaughtException"],
+    ],
+  );
+  assert.equal(indent("a\nb"), "    a\n    b");
+  fs.rmSync(dir, { recursive: true, force: true });
 });
