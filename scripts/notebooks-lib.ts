@@ -501,3 +501,53 @@ export function committedProblemsOf(root: string, files: string[]): string[] {
     committedProblems(readNotebook(f)).map((p) => `${path.relative(root, f)}: ${p}`),
   );
 }
+
+/** What a notebook check needs from {@link checkSetUp}. */
+export interface CheckSetUp {
+  /** The notebooks to check (absolute paths). */
+  files: string[];
+  /** A Python that imports the check's modules. */
+  python: string;
+  /** The Chromium command. */
+  chromium: string;
+}
+
+/**
+ * The set-up every notebook check starts with: the notebooks named by `names` (exit 1 when none
+ * match), a Python with `modules` (without one the committed files are still checked and fail
+ * on problems, then {@link skipOrFail}), Chromium and tslab (else {@link skipOrFail}).
+ *
+ * @param tool the check's name in messages (`notebooks`, `test:jupyterlab`).
+ * @param opts `modules` the Python must import; `noPython` and `noChromium`, the messages that
+ *   say how to install them.
+ */
+export function checkSetUp(
+  tool: string,
+  root: string,
+  names: string[],
+  opts: { modules: string[]; noPython: string; noChromium: string },
+): CheckSetUp {
+  const files = selectNotebooks(root, names);
+  if (files.length === 0) {
+    console.error(
+      `${tool}: no notebooks${names.length ? ` match ${names.join(", ")}` : " in notebooks/"}`,
+    );
+    process.exit(1);
+  }
+  // Committed-file problems fail even where Jupyter is missing.
+  const python = findJupyterPython(opts.modules, process.env, root);
+  if (python == null) {
+    const problems = committedProblemsOf(root, files);
+    if (problems.length > 0) {
+      console.error(problems.join("\n"));
+      process.exit(1);
+    }
+    skipOrFail(tool, opts.noPython);
+  }
+  const chromium = findChromium();
+  if (chromium == null) skipOrFail(tool, opts.noChromium);
+  if (!fs.existsSync(path.join(root, "node_modules", "tslab"))) {
+    skipOrFail(tool, "tslab is not installed (npm install)");
+  }
+  return { files, python, chromium };
+}

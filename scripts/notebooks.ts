@@ -39,15 +39,14 @@ import * as os from "os";
 import * as path from "path";
 import {
   chromiumArgs,
+  checkSetUp,
+  findJupyterPython,
   committedProblems,
-  committedProblemsOf,
   countChartMarkers,
   countPlotlyOutputs,
   countDrawnCharts,
   declaredCharts,
   describeCell,
-  findChromium,
-  findJupyterPython,
   indent,
   FULL_MODE_ENV,
   jupyterPathEnv,
@@ -57,8 +56,6 @@ import {
   readKernelErrors,
   parseCheckArgs,
   readNotebook,
-  selectNotebooks,
-  skipOrFail,
   stderrOutputs,
   writeKernelSpec,
 } from "./notebooks-lib";
@@ -319,36 +316,13 @@ function run(args: string[]): void {
   const { full, timeout, names } = parsed;
   const cellTimeout = timeout ?? (full ? 3600 : QUICK_BUDGET_S);
 
-  const files = selectNotebooks(ROOT, names);
-  if (files.length === 0) {
-    console.error(
-      `notebooks: no notebooks${names.length ? ` match ${names.join(", ")}` : " in notebooks/"}`,
-    );
-    process.exit(1);
-  }
-  // Committed-file problems fail even where Jupyter is missing.
-  const python = findJupyterPython(["nbclient", "nbconvert"], process.env, ROOT);
-  if (python == null) {
-    const problems = committedProblemsOf(ROOT, files);
-    if (problems.length > 0) {
-      console.error(problems.join("\n"));
-      process.exit(1);
-    }
-    skipOrFail(
-      "notebooks",
+  const { files, python, chromium } = checkSetUp("notebooks", ROOT, names, {
+    modules: ["nbclient", "nbconvert"],
+    noPython:
       "no Python with Jupyter's nbclient and nbconvert (npm run setup:notebooks installs them into .venv; or Debian: apt-get install jupyter-notebook python3-nbconvert; or set BATCHWISE_JUPYTER_PYTHON)",
-    );
-  }
-  const chromium = findChromium();
-  if (chromium == null) {
-    skipOrFail(
-      "notebooks",
+    noChromium:
       "no Chromium to render the exported notebooks (Debian: apt-get install chromium; or set BATCHWISE_CHROMIUM)",
-    );
-  }
-  if (!fs.existsSync(path.join(ROOT, "node_modules", "tslab"))) {
-    skipOrFail("notebooks", "tslab is not installed (npm install)");
-  }
+  });
   writeKernelSpec(ROOT);
   const OUT = outDir(full);
   fs.mkdirSync(path.join(OUT, "executed"), { recursive: true });

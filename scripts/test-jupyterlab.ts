@@ -44,16 +44,15 @@ import { randomBytes } from "crypto";
 import type { Browser, Page } from "playwright-core";
 import {
   cellAtTime,
+  checkSetUp,
+  skipOrFail,
   cellTimes,
   claimChecks,
   committedProblems,
-  committedProblemsOf,
   countChartMarkers,
   countPlotlyOutputs,
   declaredCharts,
   describeCell,
-  findChromium,
-  findJupyterPython,
   indent,
   FULL_MODE_ENV,
   jupyterPathEnv,
@@ -63,8 +62,6 @@ import {
   readKernelErrors,
   parseCheckArgs,
   readNotebook,
-  selectNotebooks,
-  skipOrFail,
   stderrOutputs,
   untrustedCopy,
   writeJupyterLabSettings,
@@ -619,35 +616,16 @@ async function main(): Promise<void> {
   }
   const { full, timeout, names } = parsed;
   const cellTimeout = timeout ?? (full ? FULL_TIMEOUT_S : QUICK_TIMEOUT_S);
-  const files = selectNotebooks(ROOT, names);
-  if (files.length === 0) {
-    console.error(
-      `test:jupyterlab: no notebooks${names.length ? ` match ${names.join(", ")}` : " in notebooks/"}`,
-    );
-    process.exit(1);
-  }
-  const python = findJupyterPython(["jupyterlab", "nbconvert", "plotly"], process.env, ROOT);
-  if (python == null) {
-    const problems = committedProblemsOf(ROOT, files);
-    if (problems.length > 0) {
-      console.error(problems.join("\n"));
-      process.exit(1);
-    }
-    skipOrFail(
-      "test:jupyterlab",
+  const {
+    files,
+    python,
+    chromium: chromiumPath,
+  } = checkSetUp("test:jupyterlab", ROOT, names, {
+    modules: ["jupyterlab", "nbconvert", "plotly"],
+    noPython:
       "no Python with JupyterLab, nbconvert and plotly (npm run setup:notebooks installs them into .venv; or set BATCHWISE_JUPYTER_PYTHON)",
-    );
-  }
-  const chromiumPath = findChromium();
-  if (chromiumPath == null) {
-    skipOrFail(
-      "test:jupyterlab",
-      "no Chromium (Debian: apt-get install chromium; or set BATCHWISE_CHROMIUM)",
-    );
-  }
-  if (!fs.existsSync(path.join(ROOT, "node_modules", "tslab"))) {
-    skipOrFail("test:jupyterlab", "tslab is not installed (npm install)");
-  }
+    noChromium: "no Chromium (Debian: apt-get install chromium; or set BATCHWISE_CHROMIUM)",
+  });
   let chromium: typeof import("playwright-core").chromium;
   try {
     ({ chromium } = await import("playwright-core"));
