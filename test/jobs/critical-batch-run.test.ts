@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randn, useTrainingBackend } from "../helpers/backends";
-import type { DataSource } from "../../lib/data/source";
+import { useTrainingBackend } from "../helpers/backends";
+import { threeClassSource } from "../helpers/synthetic";
 import { classificationTask } from "../../lib/grad/task";
 import { criticalBatchAlongRun } from "../../lib/jobs/critical-batch-run";
 import { mlp } from "../../lib/models/small";
@@ -12,18 +12,7 @@ import { doublingBatchSizes } from "../../lib/train/critical-batch";
 import { trainLoop } from "../../lib/train/loop";
 
 const task = classificationTask([6], 3);
-function source(n: number, seed: number): DataSource {
-  const xs = randn(n * 6, seed);
-  const ys = new Int32Array(n).map((_, i) => (xs[i * 6] > 0 ? 1 : 0) + (xs[i * 6 + 1] > 0 ? 1 : 0));
-  return {
-    n,
-    batch(idx) {
-      const x = new Float32Array(idx.length * 6);
-      idx.forEach((k, i) => x.set(xs.subarray(k * 6, k * 6 + 6), i * 6));
-      return { x, y: Int32Array.from(idx, (k) => ys[k]), size: idx.length };
-    },
-  };
-}
+const source = (n: number, seed: number) => threeClassSource(n, seed);
 
 test("CBS(t) along a run: measured every N examples, and the run is a plain constant-batch run", async () => {
   await useTrainingBackend();

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { useTrainingBackend, randn } from "../helpers/backends";
+import { useTrainingBackend } from "../helpers/backends";
 import { ConfigError } from "../../lib/core/errors";
-import type { DataSource } from "../../lib/data/source";
+import { threeClassSource } from "../helpers/synthetic";
 import { classificationTask } from "../../lib/grad/task";
 import { mlp } from "../../lib/models/small";
 import { Adam } from "../../lib/optim";
@@ -12,20 +12,7 @@ import { measureCriticalBatch, modelBranchRunner } from "../../lib/train/critica
 import { trainLoop } from "../../lib/train/loop";
 
 const task = classificationTask([6], 3);
-function source(n: number, seed: number): DataSource {
-  const xs = randn(n * 6, seed);
-  const ys = new Int32Array(n).map(
-    (_, i) => (xs[i * 6] > 0 ? 1 : 0) + (xs[i * 6 + 1] > 0.5 ? 1 : 0),
-  );
-  return {
-    n,
-    batch(idx) {
-      const x = new Float32Array(idx.length * 6);
-      idx.forEach((k, i) => x.set(xs.subarray(k * 6, k * 6 + 6), i * 6));
-      return { x, y: Int32Array.from(idx, (k) => ys[k]), size: idx.length };
-    },
-  };
-}
+const source = (n: number, seed: number) => threeClassSource(n, seed, 0.5);
 
 test("the loop measures the CBS when cbs-warmup asks, untimed, and B follows it", async () => {
   await useTrainingBackend();

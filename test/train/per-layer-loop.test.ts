@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { randn, useTrainingBackend } from "../helpers/backends";
-import type { DataSource } from "../../lib/data/source";
+import { useTrainingBackend } from "../helpers/backends";
+import { threeClassSource } from "../helpers/synthetic";
 import { classificationTask } from "../../lib/grad/task";
 import { mlp } from "../../lib/models/small";
 import { Adam } from "../../lib/optim";
@@ -12,18 +12,7 @@ import { readRunLog, writeRunLog } from "../../lib/report/runlog";
 import { constantSchedule } from "../../lib/schedules/constant";
 import { trainLoop } from "../../lib/train/loop";
 
-function source(n: number, seed: number): DataSource {
-  const xs = randn(n * 6, seed);
-  const ys = new Int32Array(n).map((_, i) => (xs[i * 6] > 0 ? 1 : 0) + (xs[i * 6 + 1] > 0 ? 1 : 0));
-  return {
-    n,
-    batch(idx) {
-      const x = new Float32Array(idx.length * 6);
-      idx.forEach((k, i) => x.set(xs.subarray(k * 6, k * 6 + 6), i * 6));
-      return { x, y: Int32Array.from(idx, (k) => ys[k]), size: idx.length };
-    },
-  };
-}
+const source = (n: number, seed: number) => threeClassSource(n, seed);
 
 test("perLayerNoise logs B_simple per layer, and run-log files keep the b_simple_layer columns", async () => {
   await useTrainingBackend();
