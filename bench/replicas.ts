@@ -1,59 +1,68 @@
 /**
- * Benchmark: data-parallel replicas on one machine — samples/s of synchronous training with
- * K = 1 and K = 2 replicas (worker threads, each with its own wasm backend + kernel pack,
- * gradients averaged through shared memory), on the CNNs, measured in one run.
+ * Benchmark: data-parallel replicas inside the training loop — samples/s of `trainLoop` on the
+ * main job's CNN (lib/models/small.ts) with K = 1 and K = 2 replicas (lib/parallel), constant
+ * batch sizes, measured side by side in one run. The first `--warmup` updates of each run (worker
+ * start, kernel warm-up) are not timed.
  *
- *   npx tsx bench/replicas.ts [--steps N]
+ *   npx tsx bench/replicas.ts [--steps N] [--warmup N] [--backend wasm|tensorflow|…] [--batch-sizes 64,256,512]
  */
-import { createReplicaGroup } from "../lib/parallel/replicas";
-import { ModelSpec } from "../lib/parallel/protocol";
+import { Command } from "commander";
+import { describeBackend, initBackend } from "../lib/backend";
+import { fashionMnistSplits, runCnn } from "../lib/jobs/common";
+import { constantSchedule } from "../lib/schedules/constant";
 
-async function measure(K: number, spec: ModelSpec, B: number, steps: number): Promise<number> {
-  const g = await createReplicaGroup({
-    replicas: K,
-    model: spec,
-    data: { kind: "fashion-mnist", trainSubset: 10000 },
-    optimizer: { name: "adam", learningRate: 1e-3 },
+const program = new Command()
+  .option("--steps <n>", "timed updates per run", "30")
+  .option("--warmup <n>", "untimed updates first", "4")
+  .option("--backend <name>", "backend", "wasm")
+  .option("--batch-sizes <list>", "batch sizes", "64,128,256,512")
+  .option("--replicas <list>", "replica counts to compare with K=1", "2");
+
+async function samplesPerSecond(
+  data: ReturnType<typeof fashionMnistSplits>,
+  B: number,
+  K: number,
+  warmup: number,
+  steps: number,
+): Promise<number> {
+  const times: number[] = [];
+  await runCnn({
+    data,
+    schedule: constantSchedule({ batchSize: B }),
+    seed: 1,
+    loop: {
+      examplesBudget: B * (warmup + steps),
+      learningRate: 1e-3,
+      replicas: K,
+      runName: `B=${B} K=${K}`,
+    },
+    hooks: [{ onRow: (row) => times.push(row.wallClock) }],
   });
-  try {
-    const batch = (k: number) => Int32Array.from({ length: B }, (_, i) => (k * B + i) % 10000);
-    for (let k = 0; k < 3; k++) await g.step(batch(k), 1e-3);
-    const t0 = performance.now();
-    for (let k = 0; k < steps; k++) await g.step(batch(k + 3), 1e-3);
-    return (steps * B) / ((performance.now() - t0) / 1000);
-  } finally {
-    await g.close();
-  }
+  return (B * steps) / (times[warmup + steps - 1] - times[warmup - 1]);
 }
 
 async function main(): Promise<void> {
-  const i = process.argv.indexOf("--steps");
-  const steps = i >= 0 ? Number(process.argv[i + 1]) : 20;
-  const gap: ModelSpec = { builder: "gapCnn", inputShape: [28, 28, 1], numClasses: 10, seed: 1 };
-  const small: ModelSpec = {
-    builder: "smallCnn",
-    inputShape: [28, 28, 1],
-    numClasses: 10,
-    seed: 1,
-  };
-  const cases: { name: string; spec: ModelSpec; B: number }[] = [
-    { name: "CNN conv32-pool-conv64-gap-dense (bench CNN)", spec: gap, B: 64 },
-    { name: "CNN conv32-pool-conv64-gap-dense (bench CNN)", spec: gap, B: 128 },
-    { name: "CNN conv32-pool-conv64-gap-dense (bench CNN)", spec: gap, B: 512 },
-    { name: "small CNN of the main job", spec: small, B: 128 },
-    { name: "small CNN of the main job", spec: small, B: 512 },
-  ];
+  const o = program.parse().opts();
+  const steps = Number(o.steps);
+  const warmup = Number(o.warmup);
+  const info = await initBackend(o.backend);
+  const data = fashionMnistSplits({ trainSubset: 20000, testSubset: 200 });
+  const ks = String(o.replicas).split(",").map(Number);
   console.log(
-    `data-parallel replicas, synchronous Adam, ${steps} timed steps after 3 warm-up, ${new Date().toISOString()}\n`,
+    `${describeBackend(info)}; trainLoop on the main job's CNN, constant B, Adam; ${steps} timed updates after ${warmup}; ${new Date().toISOString()}\n`,
   );
-  console.log("| model | global B | K=1 samples/s | K=2 samples/s | K=2 / K=1 |");
-  console.log("|---|---|---|---|---|");
-  for (const c of cases) {
-    const one = await measure(1, c.spec, c.B, steps);
-    const two = await measure(2, c.spec, c.B, steps);
-    console.log(
-      `| ${c.name} | ${c.B} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${(two / one).toFixed(2)}x |`,
-    );
+  console.log(
+    `| B | K=1 samples/s | ${ks.map((k) => `K=${k} samples/s | K=${k} / K=1`).join(" | ")} |`,
+  );
+  console.log(`|---|---|${ks.map(() => "---|---").join("|")}|`);
+  for (const B of String(o.batchSizes).split(",").map(Number)) {
+    const one = await samplesPerSecond(data, B, 1, warmup, steps);
+    const cells: string[] = [];
+    for (const k of ks) {
+      const v = await samplesPerSecond(data, B, k, warmup, steps);
+      cells.push(`${v.toFixed(0)} | ${(v / one).toFixed(2)}x`);
+    }
+    console.log(`| ${B} | ${one.toFixed(0)} | ${cells.join(" | ")} |`);
   }
 }
 

@@ -37,12 +37,12 @@ export * from "./optim";
 
 // Data-parallel replicas and the cluster simulator
 export {
-  createReplicaGroup,
+  startDataParallel,
   shardSizes,
-  type ReplicaGroup,
-  type ReplicaGroupOptions,
-} from "./parallel/replicas";
-export type { DataSpec, ModelSpec } from "./parallel/protocol";
+  type DataParallel,
+  type DataParallelOptions,
+  type ParallelStepOptions,
+} from "./parallel/data-parallel";
 export * from "./cluster/simulator";
 
 // The gradient core, training, probes, jobs

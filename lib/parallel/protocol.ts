@@ -1,68 +1,62 @@
 /**
- * Messages between the replica coordinator (lib/parallel/replicas.ts) and its workers
- * (lib/parallel/worker.ts). Plain, structured-cloneable data.
+ * Messages between the data-parallel coordinator (lib/parallel/data-parallel.ts, in the thread
+ * that owns the model) and its replica workers (lib/parallel/replica-worker.ts). Plain,
+ * structured-cloneable data; weights and gradients travel through shared memory.
  */
 
-/** The models a replica can build (by name, with the builder's options). */
-export interface ModelSpec {
-  builder: "smallCnn" | "gapCnn" | "mlp";
-  inputShape: number[];
+/** What a worker needs to rebuild the task (lib/grad/task.ts) from its factory. */
+export interface TaskSpec {
+  kind: "classification" | "language-model";
+  xShape: number[];
   numClasses: number;
-  seed: number;
-  hidden?: number[];
-}
-
-/** The data a replica reads (each worker loads it itself). */
-export interface DataSpec {
-  kind: "fashion-mnist" | "random";
-  /** Use the first n training examples (0 = all); for "random", the number of examples. */
-  trainSubset: number;
 }
 
 /** Sent once to start a worker. */
 export interface InitMessage {
   type: "init";
+  /** 1 … K_max − 1 (rank 0 is the coordinator). */
   rank: number;
-  replicas: number;
-  model: ModelSpec;
-  data: DataSpec;
-  optimizer: { name: "adam" | "sgd"; learningRate: number };
-  /** Shared gradient slots, replicas × parameters float32. */
-  gradients: SharedArrayBuffer;
-  /** Int32 cells for the barrier: [arrived, generation]. */
-  barrier: SharedArrayBuffer;
-  /** Number of float32 values per gradient slot (the model's trainable parameters). */
-  parameters: number;
+  /** The model's topology, `model.toJSON(null, false)` (tfjs-layers format). */
+  modelTopology: unknown;
+  task: TaskSpec;
+  /** batchwise backend name of the coordinator (the worker starts the same one). */
   backend: string;
+  /** Every weight of the model (trainable or not), flattened in `model.weights` order, float32. */
+  weights: SharedArrayBuffer;
+  /** The trainable variables' gradients, flattened in their order: one slot per worker. */
+  gradients: SharedArrayBuffer;
+  /** float32 values per gradient slot (trainable parameters). */
+  parameters: number;
 }
 
-/** Sent for every model update: the global batch's example indices for this replica. */
+/** One update: this replica's shard of the global batch, and how to compute its gradient. */
 export interface StepMessage {
   type: "step";
-  /** This replica's shard of the global batch. */
-  indices: Int32Array;
-  /** Global batch size B (sum over replicas). */
-  batchSize: number;
-  learningRate: number;
+  x: Float32Array | Int32Array;
+  y: Int32Array;
+  size: number;
+  /** Largest micro-batch (examples) of this replica's gradient computation. */
+  microBatchSize: number;
+  /** Also return the micro-batch norms split by trainable variable. */
+  perVariable: boolean;
 }
 
-/** A worker's answer to a step. */
+/** A worker's answer to a step; its mean gradient is in its slot of `gradients`. */
 export interface StepReply {
   type: "stepped";
   rank: number;
-  /** Mean loss over this replica's shard. */
+  /** Mean loss over the shard. */
   loss: number;
-  /** |g_r|² of this replica's mean gradient (a "small batch" for the noise scale). */
-  sqNorm: number;
-  /** |G_B|² of the averaged gradient (identical on every replica). */
-  bigSqNorm: number;
-  /** Shard size. */
-  size: number;
+  /** Micro-batch sizes b_i of the shard (Σ = shard size). */
+  sizes: number[];
+  /** |g_i|² per micro-batch. */
+  sqNorms: number[];
+  /** With `perVariable`: per micro-batch, |g_{i,v}|² per trainable variable. */
+  sqNormsByVariable?: number[][];
 }
 
-export type ToWorker = InitMessage | StepMessage | { type: "weights" } | { type: "stop" };
+export type ToWorker = InitMessage | StepMessage | { type: "stop" };
 export type FromWorker =
   | { type: "ready"; rank: number; parameters: number }
   | StepReply
-  | { type: "weights"; rank: number; values: Float32Array }
   | { type: "error"; rank: number; message: string };

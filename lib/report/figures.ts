@@ -104,6 +104,7 @@ export const AXIS_TITLES = Object.freeze({
   testAccuracy: "test accuracy",
   wallClock: "wall-clock (s)",
   bSimple: "noise scale B_simple",
+  replicas: "replicas K",
 } as const satisfies Record<RunLogField, string>);
 
 /** The x axes run-log figures can use. */

@@ -35,6 +35,7 @@ export const RUN_LOG_DTYPES: Readonly<Record<RunLogField, DataType>> = Object.fr
   testAccuracy: pl.Float64,
   wallClock: pl.Float64,
   bSimple: pl.Float64,
+  replicas: pl.Int64,
 });
 
 /** Paths written by {@link writeRunLog}. */
@@ -77,6 +78,7 @@ const CHECKS: Record<RunLogField, Check> = {
   testAccuracy: nullable(unitInterval),
   wallClock: finiteAtLeast0,
   bSimple: (v) => (v === undefined ? null : nullable(finiteAtLeast0)(v)),
+  replicas: (v) => (v === undefined ? null : nullable(intAtLeast(1))(v)),
 };
 
 function show(v: unknown): string {
@@ -138,7 +140,7 @@ export function validateRunLogRows(rows: readonly RunLogRow[], param = "rows"): 
  * (in order of first appearance; null where a row has no value for it).
  *
  * @param rows run-log rows (validated by {@link validateRunLogRows}); may be empty.
- * @returns a DataFrame of shape `(rows.length, 11 + layers)`.
+ * @returns a DataFrame of shape `(rows.length, 12 + layers)`.
  * @throws TypeError / RangeError from {@link validateRunLogRows}, naming the row and field.
  * @example
  * const df = runLogToDataFrame(rows);
@@ -179,13 +181,18 @@ export function runLogToDataFrame(rows: readonly RunLogRow[]): pl.DataFrame {
  * columns are dropped; Utf8 columns, as read from CSV, are parsed strictly to their types).
  */
 /** Columns a run log may lack (added after the first format): read back as null. */
-const OPTIONAL_COLUMNS: ReadonlySet<string> = new Set([RUN_LOG_COLUMNS.bSimple]);
+const OPTIONAL_COLUMNS: ReadonlyMap<string, DataType> = new Map<string, DataType>([
+  [RUN_LOG_COLUMNS.bSimple, pl.Float64],
+  [RUN_LOG_COLUMNS.replicas, pl.Int64],
+]);
+/** Fields absent (rather than null) from a row when their column holds null. */
+const ABSENT_WHEN_NULL: ReadonlySet<RunLogField> = new Set(["bSimple", "replicas"]);
 
 function selectRunLogColumns(df: pl.DataFrame, source: string): pl.DataFrame {
   const present = new Set(df.columns);
-  for (const c of OPTIONAL_COLUMNS) {
+  for (const [c, dtype] of OPTIONAL_COLUMNS) {
     if (!present.has(c)) {
-      df = df.withColumn(pl.lit(null).cast(pl.Float64).alias(c));
+      df = df.withColumn(pl.lit(null).cast(dtype).alias(c));
       present.add(c);
     }
   }
@@ -247,8 +254,8 @@ export function dataFrameToRunLog(df: pl.DataFrame, source = "df"): RunLogRow[] 
     const row: Record<string, unknown> = {};
     RUN_LOG_FIELDS.forEach((f, j) => {
       const v = columns[j][i] ?? null;
-      // bSimple is optional in RunLogRow: absent rather than null when there is no estimate.
-      if (f !== "bSimple" || v !== null) row[f] = v;
+      // bSimple and replicas are optional in RunLogRow: absent rather than null.
+      if (!ABSENT_WHEN_NULL.has(f) || v !== null) row[f] = v;
     });
     const layers: Record<string, number> = {};
     layerNames.forEach((c, j) => {

@@ -48,6 +48,20 @@ export const loopConfigSchema = z
      * columns `b_simple_layer:<layer>`). Default false. Sampled updates as for `noiseEvery`.
      */
     perLayerNoise: z.boolean().default(false),
+    /**
+     * Data-parallel replicas K (lib/parallel/data-parallel.ts): an integer ≥ 1 (1 = train in the
+     * model's thread only), or "auto": K for each batch size from throughput measured on this
+     * machine, re-decided when B changes (lib/train/replica-plan.ts). Default 1.
+     */
+    replicas: z.union([positiveInt, z.literal("auto")]).default(1),
+    /** Largest K for "auto" (default: the machine's logical cores, `os.availableParallelism()`). */
+    maxReplicas: positiveInt.optional(),
+    /**
+     * Choose the micro-batch size for throughput (the fastest measured size ≤ `microBatchSize`,
+     * lib/train/replica-plan.ts) instead of using the memory cap; default: on with
+     * `replicas: "auto"`, off otherwise.
+     */
+    microBatchForThroughput: z.boolean().optional(),
     /** Stop after the first evaluation whose test accuracy reaches this value (a B_crit sweep). */
     stopAtAccuracy: z.number().gt(0).lte(1).optional(),
   })

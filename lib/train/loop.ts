@@ -4,6 +4,7 @@
  * extra record collection are hooks ({@link LoopHooks}; lib/report/progress.ts has the
  * progress reporter the jobs install).
  */
+import * as os from "os";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { ConfigError, ConvergenceError } from "../core/errors";
@@ -23,6 +24,8 @@ import {
 } from "./checkpoint";
 import { checkpointDue, LoopConfigInput, noiseSplit, parseLoopConfig } from "./config";
 import { evaluate, probeSource } from "./evaluate";
+import { startDataParallel, type DataParallel } from "../parallel/data-parallel";
+import { emptyReplicaPlan, planReplicas, type ReplicaPlanState } from "./replica-plan";
 import { trainStep } from "./step";
 import type { LoopState, RunLogRow, StepRecord } from "./types";
 
@@ -58,6 +61,8 @@ export interface LoopHooks {
   onStep?(record: StepRecord): void;
   /** After every update, with its complete row (test metrics filled when it evaluated). */
   onRow?(row: RunLogRow): void;
+  /** A one-line message about the run's set-up (e.g. the replicas chosen, a fallback). */
+  onNotice?(message: string): void;
   /** When the run ends: finished, stopped or thrown. */
   onEnd?(): void;
 }
@@ -83,6 +88,12 @@ export interface TrainLoopArgs<S> {
    */
   measureCriticalBatch?: (progress: { step: number; examples: number }) => number | Promise<number>;
   hooks?: LoopHooks | LoopHooks[];
+  /**
+   * With `replicas: "auto"` or `microBatchForThroughput`: measurements to start from (e.g. a
+   * table measured once and shared by several runs, lib/train/replica-plan.ts); what is missing
+   * is measured when first needed. A resumed run uses its checkpoint's plan instead.
+   */
+  replicaPlan?: ReplicaPlanState;
 }
 
 /** What {@link trainLoop} returns. */
@@ -208,6 +219,27 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
   if (checkpoint?.resume && hasCheckpoint(checkpoint.dir)) {
     ({ state: st, rows } = await resumeFrom(checkpoint, model, optimizer));
   }
+  // (0b) replicas: the pool, and the plan (what was measured, the K in force) for "auto"
+  const auto = config.replicas === "auto";
+  let maxReplicas = auto
+    ? (config.maxReplicas ?? os.availableParallelism())
+    : (config.replicas as number);
+  const tuneMicroBatch = config.microBatchForThroughput ?? auto;
+  if (auto || tuneMicroBatch) {
+    st = { ...st, replicaPlan: st.replicaPlan ?? args.replicaPlan ?? emptyReplicaPlan() };
+  }
+  let parallel: DataParallel | null = null;
+  if (maxReplicas >= 2) {
+    try {
+      parallel = await startDataParallel(model, task, { maxReplicas });
+    } catch (e) {
+      if (!auto) throw e;
+      maxReplicas = 1;
+      hooks.forEach((h) =>
+        h.onNotice?.(`${config.runName}: replicas: "auto" uses K = 1: ${(e as Error).message}`),
+      );
+    }
+  }
   const steps: StepRecord[] = [];
   const save = async () => {
     if (checkpoint == null) return;
@@ -228,6 +260,13 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
     h.onStart?.({ runName, examplesBudget, step: st.step, examples: st.examples }),
   );
   try {
+    if (parallel != null) {
+      hooks.forEach((h) =>
+        h.onNotice?.(
+          `${runName}: ${maxReplicas} replicas available (${maxReplicas - 1} worker threads)${auto ? ", K chosen per batch size from measured throughput" : ""}`,
+        ),
+      );
+    }
     while (st.examples < examplesBudget) {
       const t0 = performance.now();
       let untimedMs = 0;
@@ -268,14 +307,46 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
       const lr = config.learningRate * decision.lrFactor;
       // (2) data
       const drawn = sampleBatch(st.sampler as SamplerState, B);
-      // (3) update
+      // (3) update: K replicas and the micro-batch size (measured first when "auto" meets a new
+      // batch size; untimed), then one model update
+      let K = Math.min(maxReplicas, B);
+      let cap = config.microBatchSize;
+      if (st.replicaPlan != null) {
+        const p0 = performance.now();
+        const plan = await planReplicas(
+          st.replicaPlan as ReplicaPlanState,
+          { model, task, train, parallel, maxReplicas, microBatchCap: config.microBatchSize },
+          B,
+        );
+        untimedMs += performance.now() - p0;
+        st = { ...st, replicaPlan: plan };
+        if (auto) K = plan.replicas as number;
+        if (tuneMicroBatch) cap = plan.microBatchSize as number;
+      }
       const estimating = noise != null || config.perLayerNoise;
-      const microBatchSize = noiseSplit(config, st.step, B, estimating);
-      const r = trainStep(model, optimizer, task, train.batch(drawn.indices), {
-        microBatchSize,
-        learningRate: lr,
-        perVariable: config.perLayerNoise && B > microBatchSize,
-      });
+      const batch = train.batch(drawn.indices);
+      let r;
+      if (K === 1 || parallel == null) {
+        K = 1;
+        const microBatchSize = noiseSplit(
+          { ...config, microBatchSize: cap },
+          st.step,
+          B,
+          estimating,
+        );
+        r = trainStep(model, optimizer, task, batch, {
+          microBatchSize,
+          learningRate: lr,
+          perVariable: config.perLayerNoise && B > microBatchSize,
+        });
+      } else {
+        r = await parallel.step(optimizer, batch, {
+          replicas: K,
+          microBatchSize: cap,
+          learningRate: lr,
+          perVariable: config.perLayerNoise,
+        });
+      }
       const step = st.step + 1;
       // (4) divergence: raise before any state moves, so the last checkpoint stays the newest
       if (!Number.isFinite(r.loss) || r.loss > config.maxLoss) {
@@ -298,6 +369,7 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
       steps.push(record);
       // (6) log; evaluate when due; hooks
       const row = rowOf(runName, st, train.n, B, lr, noise != null ? noise.read(st.noise) : null);
+      row.replicas = K;
       if (layerEstimator != null && st.perLayerNoise != null) {
         const layers = layerEstimator.read(st.perLayerNoise as PerLayerNoiseState);
         const entries = Object.entries(layers).filter(([, o]) => o.bSimple != null);
@@ -332,6 +404,7 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
     }
     if (!stopped && (stepsSinceSave > 0 || !hasCheckpoint(checkpoint?.dir ?? ""))) await save();
   } finally {
+    await parallel?.close();
     hooks.forEach((h) => h.onEnd?.());
   }
   return { rows, steps, stopped, state: st };

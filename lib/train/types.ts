@@ -34,6 +34,11 @@ export interface RunLogRow {
    */
   bSimple?: number | null;
   /**
+   * Data-parallel replicas K that computed this update (1 = the model's own thread;
+   * lib/parallel/data-parallel.ts); absent in logs written before replicas existed.
+   */
+  replicas?: number;
+  /**
    * Per-layer B_simple,l = tr(Σ_l)/|G_l|² (lib/noise/per-layer.ts) after this update, by layer
    * name, when the loop runs with `perLayerNoise`; absent otherwise. In run-log files each layer
    * is a column `b_simple_layer:<layer>` ({@link BSIMPLE_LAYER_PREFIX}).
@@ -60,6 +65,7 @@ export const RUN_LOG_COLUMNS = {
   testAccuracy: "test_accuracy",
   wallClock: "wall_clock_s",
   bSimple: "b_simple",
+  replicas: "replicas",
 } as const satisfies Record<RunLogField, string>;
 
 /** Per-update record beyond the run log: what the noise-scale estimators need. */
@@ -98,4 +104,9 @@ export interface LoopState {
   noise: unknown;
   /** The per-layer noise estimator's state (with `perLayerNoise`), else absent. */
   perLayerNoise?: unknown;
+  /**
+   * With replicas (`replicas` ≠ 1 or a throughput-chosen micro-batch): what was measured and the
+   * K in force (lib/train/replica-plan.ts), so a resumed run makes the same choices; else absent.
+   */
+  replicaPlan?: unknown;
 }
