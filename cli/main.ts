@@ -61,7 +61,7 @@ const compareOptions = addSchemaOptions(compare, compareConfigSchema, {
   microBatchSize: ["--micro-batch-size <m>", "memory cap: largest micro-batch per gradient"],
   evalEvery: ["--eval-every <epochs>", "evaluate every this many epochs"],
   targetAccuracy: ["--target-accuracy <acc>", "test accuracy to time both runs to, in (0, 1)"],
-  schedule: ["--schedule <name>", "batch-size schedule of the second run (default geodamp)"],
+  schedule: ["--schedule <name>", "batch-size schedule of the second run (default goodput)"],
   scheduleParams: [
     "--schedule-param <key=value>",
     "a parameter of the schedule, repeatable (e.g. --schedule-param dwell=10)",
@@ -81,6 +81,15 @@ const compareOptions = addSchemaOptions(compare, compareConfigSchema, {
   checkpointMinutes: [
     "--checkpoint-minutes <m>",
     "write a checkpoint every this many minutes (0 = off)",
+  ],
+  replicas: [
+    "--replicas <K|auto>",
+    "data-parallel replicas per run: an integer, or auto (K per batch size from measured throughput; default)",
+  ],
+  maxReplicas: ["--max-replicas <K>", "largest K for --replicas auto (default: logical cores)"],
+  machine: [
+    "--machine <file>",
+    "reuse a measured throughput table (a job's machine.json) instead of measuring",
   ],
 });
 compare

@@ -46,6 +46,28 @@ function optionFor(schemaType: z.ZodTypeAny, spec: FlagSpec): Option {
     return opt.argParser(numberParser(name, t.isInt));
   }
   if (t instanceof z.ZodEnum) return opt.choices(t.options as string[]);
+  if (t instanceof z.ZodUnion) {
+    // e.g. an integer or the literal "auto": a literal is taken as is, anything else as a number
+    const options = t.options as z.ZodTypeAny[];
+    const literals = options
+      .filter((o): o is z.ZodLiteral<unknown> => o instanceof z.ZodLiteral)
+      .map((o) => String(o.value));
+    const num = options.find((o) => o instanceof z.ZodNumber) as z.ZodNumber | undefined;
+    const parse = numberParser(name, num?.isInt ?? false);
+    return opt.argParser((v: string) => {
+      if (literals.includes(v)) return v;
+      if (num == null) {
+        throw new InvalidArgumentError(`${name} must be one of ${literals.join(", ")}, got '${v}'`);
+      }
+      try {
+        return parse(v);
+      } catch {
+        throw new InvalidArgumentError(
+          `${name} must be ${num.isInt ? "an integer" : "a number"} or ${literals.join(", ")}, got '${v}'`,
+        );
+      }
+    });
+  }
   if (t instanceof z.ZodRecord) return opt.argParser(keyValue(name));
   if (t instanceof z.ZodArray) {
     const parse = numberParser(

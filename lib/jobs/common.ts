@@ -15,6 +15,13 @@ import { progressReporter } from "../report/progress";
 import type { ThroughputCurvePoint } from "../schedules/goodput";
 import type { BatchSchedule } from "../schedules/types";
 import type { LoopConfigInput } from "../train/config";
+import { startDataParallel } from "../parallel/data-parallel";
+import {
+  chooseMicroBatch,
+  emptyReplicaPlan,
+  measureReplicaThroughput,
+  type ReplicaPlanState,
+} from "../train/replica-plan";
 import {
   trainLoop,
   type CheckpointOptions,
@@ -72,6 +79,8 @@ export interface CnnRunOptions {
   /** Install the progress reporter (lib/report/progress.ts). */
   progress?: boolean;
   hooks?: LoopHooks[];
+  /** Measurements for `replicas: "auto"` (see {@link measureMachine}); missing ones are measured. */
+  replicaPlan?: ReplicaPlanState;
 }
 
 /**
@@ -98,6 +107,7 @@ export async function runCnn(o: CnnRunOptions): Promise<TrainResult> {
       noise: o.noise,
       checkpoint: o.checkpoint,
       shouldStop: o.shouldStop,
+      replicaPlan: o.replicaPlan,
       hooks: [...(o.progress ? [progressReporter()] : []), ...(o.hooks ?? [])],
     });
   } finally {
@@ -150,6 +160,54 @@ export function cnnThroughputCurve(
     );
     return curve.map((p) => ({ batchSize: p.batchSize, examplesPerSecond: p.examplesPerSecond }));
   } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Measures the whole machine for the jobs' CNN once, for every run of a job to share: the
+ * micro-batch size with the most examples/s (lib/train/replica-plan.ts), then examples/s of a
+ * full update at B = B_0, 2B_0, … ≤ min(maxBatchSize, 1024) with K = 1 … K_max replicas (worker
+ * threads, lib/parallel). The model is a fresh copy (seeded like the runs') and is disposed.
+ * @returns the plan state `trainLoop` starts from (`replicaPlan`); `probeSeconds` is the time it took.
+ * @throws BackendError if the workers cannot start.
+ */
+export async function measureMachine(
+  data: FashionMnistSplits,
+  o: {
+    initialBatchSize: number;
+    maxBatchSize: number;
+    microBatchSize: number;
+    seed: number;
+    maxReplicas: number;
+  },
+): Promise<ReplicaPlanState> {
+  const t0 = performance.now();
+  const { trainDs } = data;
+  const model = smallCnn({
+    inputShape: trainDs.featureShape,
+    numClasses: trainDs.numClasses,
+    seed: o.seed,
+  });
+  const parallel = o.maxReplicas >= 2 ? await startDataParallel(model, data.task, o) : null;
+  try {
+    const args = { model, task: data.task, train: data.train, parallel };
+    const { curve, microBatchSize } = await chooseMicroBatch(args, o.microBatchSize);
+    const ks = Array.from({ length: o.maxReplicas }, (_, i) => i + 1);
+    const table = [];
+    const top = Math.min(o.maxBatchSize, 1024);
+    for (let b = 2 ** Math.round(Math.log2(o.initialBatchSize)); b <= top; b *= 2) {
+      table.push(...(await measureReplicaThroughput(args, b, ks, microBatchSize)));
+    }
+    return {
+      ...emptyReplicaPlan(),
+      microBatchCurve: curve,
+      microBatchSize,
+      table,
+      probeSeconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    await parallel?.close();
     model.dispose();
   }
 }

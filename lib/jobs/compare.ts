@@ -1,18 +1,31 @@
 /**
- * The main job: train the small CNN on Fashion-MNIST twice under the same budget of training
- * examples — a constant batch size, and a batch that grows geometrically with epochs at a
- * fixed learning rate (Smith, Kindermans, Ying & Le 2017, "Don't decay the learning rate,
- * increase the batch size") — then compare accuracy against wall-clock, model updates and
- * examples processed.
+ * The main job, "the whole machine, B = 64 vs auto": train the small CNN on Fashion-MNIST twice
+ * under the same budget of training examples — a constant batch size, and the automatic batch
+ * (goodput: the noise scale times the measured throughput of the whole machine, Pollux-style;
+ * or any other schedule, e.g. GeoDamp's growth with epochs, Smith et al. 2017) — each run with
+ * the data-parallel replicas K that are fastest for its own batch size (measured once, shared),
+ * then compare accuracy against wall-clock, model updates and examples processed.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { z } from "zod";
 import { ConfigError } from "../core/errors";
 import { parseOptions } from "../core/schema";
 import { DEFAULT_FASHION_MNIST_DIR } from "../data/fashion-mnist";
 import { noiseScaleEstimator } from "../noise/noise-scale-estimator";
-import { accuracyVsFigure, batchSizeFigure, lossFigure, noiseScaleFigure } from "../report/figures";
+import {
+  accuracyVsFigure,
+  batchSizeFigure,
+  lossFigure,
+  noiseScaleFigure,
+  replicasFigure,
+} from "../report/figures";
+import {
+  machineThroughputCurve,
+  parseReplicaPlan,
+  type ReplicaPlanState,
+} from "../train/replica-plan";
 import { writeHtmlReport } from "../report/html";
 import { writeRunLog } from "../report/runlog";
 import { formatSummaryTable, summariseRuns, RunSummary } from "../report/summary";
@@ -31,7 +44,7 @@ import type { ThroughputCurvePoint } from "../schedules/goodput";
 import type { BatchSchedule } from "../schedules/types";
 import type { LoopConfigInput } from "../train/config";
 import type { RunLogRow } from "../train/types";
-import { cnnThroughputCurve, fashionMnistSplits, FashionMnistSplits, runCnn } from "./common";
+import { fashionMnistSplits, FashionMnistSplits, measureMachine, runCnn } from "./common";
 
 const positiveInt = z.number().int().positive();
 
@@ -67,10 +80,11 @@ export const compareConfigSchema = z
     /** Test accuracy both runs are timed to (first evaluation at or above it). */
     targetAccuracy: z.number().gt(0).lt(1).default(0.88),
     /**
-     * Schedule of the second run (see lib/schedules/registry.ts); default GeoDamp built from
-     * initialBatchSize, growthFactor, growthEvery and maxBatchSize.
+     * Schedule of the second run (see lib/schedules/registry.ts); default goodput from
+     * initialBatchSize and the machine's measured throughput (`geodamp` builds GeoDamp from
+     * initialBatchSize, growthFactor, growthEvery and maxBatchSize).
      */
-    schedule: z.enum(SCHEDULE_NAMES as [ScheduleName, ...ScheduleName[]]).default("geodamp"),
+    schedule: z.enum(SCHEDULE_NAMES as [ScheduleName, ...ScheduleName[]]).default("goodput"),
     /** Parameters of that schedule (override the defaults derived from the options above). */
     scheduleParams: z.record(z.unknown()).default({}),
     /** Learning-rate rule applied when the second run's batch changes (default none). */
@@ -87,12 +101,25 @@ export const compareConfigSchema = z
     checkpointEvery: z.number().int().nonnegative().default(200),
     /** Write a checkpoint when this many minutes passed since the last one (0 = off). */
     checkpointMinutes: z.number().nonnegative().default(5),
+    /**
+     * Data-parallel replicas of each run (lib/parallel): an integer K, or "auto" — each run uses,
+     * per batch size, the K with the most examples/s in a table measured once for the job.
+     */
+    replicas: z.union([positiveInt, z.literal("auto")]).default("auto"),
+    /** Largest K for "auto" (default: the machine's logical cores). */
+    maxReplicas: positiveInt.optional(),
+    /**
+     * A throughput table to reuse instead of measuring (a job's `machine.json`), for "auto":
+     * two jobs given the same table make the same K choices.
+     */
+    machine: z.string().optional(),
   })
   .strict();
 
 /** Keys that may differ between a run and its resumption (they do not change the result). */
 export const RESUMABLE_KEYS: readonly (keyof CompareConfig)[] = [
   "outDir",
+  "machine",
   "progress",
   "checkpointEvery",
   "checkpointMinutes",
@@ -100,6 +127,9 @@ export const RESUMABLE_KEYS: readonly (keyof CompareConfig)[] = [
 
 /** The file in the output directory that records the configuration of the job. */
 export const CONFIG_FILE = "config.json";
+
+/** The file in the output directory that records the machine's measured throughput table. */
+export const MACHINE_FILE = "machine.json";
 
 /** The main job's configuration (see {@link compareConfigSchema} for defaults). */
 export type CompareConfig = z.infer<typeof compareConfigSchema>;
@@ -228,6 +258,8 @@ export async function comparisonRuns(
     microBatchSize: config.microBatchSize,
     evalEvery: Math.max(1, Math.round(config.evalEvery * n)),
     seed: config.seed,
+    replicas: config.replicas,
+    ...(config.maxReplicas != null ? { maxReplicas: config.maxReplicas } : {}),
   });
   const first = `constant B=${config.batchSize}`;
   return {
@@ -265,15 +297,30 @@ export async function runComparison(
     `data: ${trainDs.n} training and ${testDs.n} test examples; budget ${budget} examples (${config.epochs} epochs)`,
   );
 
-  // 2. The two runs: constant batch, and the chosen schedule (GeoDamp by default)
-  const { runs, description } = await comparisonRuns(config, data, () => {
-    const curve = cnnThroughputCurve(data, config);
+  // 2. The whole machine, measured once for both runs (read back on resume): examples/s of
+  // the CNN against B and K, and the micro-batch size
+  fs.mkdirSync(config.outDir, { recursive: true });
+  const maxReplicas =
+    config.replicas === "auto"
+      ? (config.maxReplicas ?? os.availableParallelism())
+      : config.replicas;
+  const auto = config.replicas === "auto";
+  const measure = () => machinePlan(config, data, maxReplicas, log, opts.resume ?? false);
+  let machine: ReplicaPlanState | null = auto ? await measure() : null;
+  const plan = auto ? machine : null;
+
+  // 3. The two runs: constant batch, and the chosen schedule (goodput by default: the curve is
+  // the best K's examples/s per B with "auto", the fixed K's otherwise)
+  const { runs, description } = await comparisonRuns(config, data, async () => {
+    machine ??= await measure();
+    const curve = machineThroughputCurve(
+      auto ? machine.table : machine.table.filter((p) => p.replicas === maxReplicas),
+    );
     log(
       `throughput: ${curve.map((p) => `B=${p.batchSize}: ${p.examplesPerSecond.toFixed(0)}/s`).join(", ")}`,
     );
     return curve;
   });
-  fs.mkdirSync(config.outDir, { recursive: true });
   const configFile = path.join(config.outDir, CONFIG_FILE);
   if (!opts.resume || !fs.existsSync(configFile)) {
     fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -299,6 +346,8 @@ export async function runComparison(
       },
       shouldStop: opts.shouldStop,
       progress: config.progress,
+      replicaPlan: plan ?? undefined,
+      hooks: [{ onNotice: log }],
     });
     rows.push(...result.rows);
     if (result.stopped) {
@@ -312,19 +361,20 @@ export async function runComparison(
     }
   }
 
-  // 3. Report
+  // 4. Report
   const summaries = summariseRuns(rows, { targetAccuracy: config.targetAccuracy });
   const table = formatSummaryTable(summaries);
   const { csv, parquet } = writeRunLog(rows, config.outDir, "runlog");
   const html = path.join(config.outDir, "report.html");
   writeHtmlReport(html, {
-    title: "batchwise: constant vs growing batch size on Fashion-MNIST",
+    title: `batchwise: the whole machine, B=${config.batchSize} vs ${runs[1].name}, on Fashion-MNIST`,
     summaryTable: summaries,
     figures: [
       accuracyVsFigure(rows, "wallClock"),
       accuracyVsFigure(rows, "step"),
       accuracyVsFigure(rows, "examples"),
       batchSizeFigure(rows),
+      replicasFigure(rows),
       ...(config.noiseScale ? [noiseScaleFigure(rows)] : []),
       lossFigure(rows),
     ],
@@ -336,8 +386,62 @@ export async function runComparison(
             `B_simple: ratio of bias-corrected EMAs (β = ${estimator.options.beta}) of the unbiased |G|² and tr(Σ) estimates from two micro-batches per sampled update (McCandlish et al. 2018, App. A.1).`,
           ]
         : []),
-      `Target test accuracy ${config.targetAccuracy}; wall-clock excludes evaluation.`,
+      ...(plan != null
+        ? [
+            `Replicas: K per batch size from the throughput measured once for both runs in ${plan.probeSeconds.toFixed(1)} s (micro-batch ${plan.microBatchSize}): ${describeTable(plan)}.`,
+          ]
+        : [`Replicas: K = ${config.replicas} in both runs.`]),
+      `Target test accuracy ${config.targetAccuracy}; wall-clock excludes evaluation and the throughput measurement.`,
     ],
   });
   return { summaries, table, rows, files: { csv, parquet, html }, stopped: false };
+}
+
+/** "B=64: K=1 1350/s, K=2 1740/s; B=128: …" */
+function describeTable(plan: ReplicaPlanState): string {
+  const byB = new Map<number, string[]>();
+  for (const p of plan.table) {
+    const l = byB.get(p.batchSize) ?? [];
+    l.push(`K=${p.replicas} ${p.examplesPerSecond.toFixed(0)}/s`);
+    byB.set(p.batchSize, l);
+  }
+  return [...byB.entries()].map(([b, l]) => `B=${b}: ${l.join(", ")}`).join("; ");
+}
+
+/**
+ * The job's throughput table (for `replicas: "auto"` and a goodput schedule): read from `<outDir>/machine.json` when
+ * resuming (so a resumed run makes the same choices), else from `config.machine`, else
+ * measured (lib/jobs/common.ts) with K = 1 … `maxReplicas`; written there.
+ * @throws ConfigError when a given table file is missing or invalid (naming file and field).
+ */
+async function machinePlan(
+  config: CompareConfig,
+  data: FashionMnistSplits,
+  maxReplicas: number,
+  log: (s: string) => void,
+  resume: boolean,
+): Promise<ReplicaPlanState> {
+  const file = path.join(config.outDir, MACHINE_FILE);
+  let plan: ReplicaPlanState;
+  const given = resume && fs.existsSync(file) ? file : config.machine;
+  if (given != null) {
+    if (!fs.existsSync(given)) throw new ConfigError(`machine: no such file ${given}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(fs.readFileSync(given, "utf8"));
+    } catch (e) {
+      throw new ConfigError(`machine: ${given} is not JSON: ${(e as Error).message}`);
+    }
+    plan = parseReplicaPlan(json, given);
+    if (given !== file) fs.writeFileSync(file, JSON.stringify(plan, null, 2));
+    log(`machine: throughput table read from ${given}`);
+  } else {
+    log(`machine: measuring examples/s against B and K = 1…${maxReplicas} replicas …`);
+    plan = await measureMachine(data, { ...config, maxReplicas });
+    fs.writeFileSync(file, JSON.stringify(plan, null, 2));
+  }
+  log(
+    `machine: micro-batch ${plan.microBatchSize}; ${describeTable(plan)} (measured in ${plan.probeSeconds.toFixed(1)} s)`,
+  );
+  return plan;
 }

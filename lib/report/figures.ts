@@ -297,16 +297,46 @@ export function batchSizeFigure(
   rows: readonly RunLogRow[],
   options: RunLogFigureOptions & { x?: RunLogX } = {},
 ): LineFigure {
+  return stepTraceFigure(rows, "batchSize", options);
+}
+
+/**
+ * Data-parallel replicas K against model updates (or another x field), step-shaped like
+ * {@link batchSizeFigure}; runs whose log has no `replicas` column are left out.
+ *
+ * @param rows run-log rows of one or more runs (validated).
+ * @param options.x the x field (default `"step"`).
+ * @returns a plain JSON figure; y title "replicas K".
+ * @throws RangeError if `options.x` is unknown, a run logs a step twice, or a row is invalid.
+ * @example
+ * const fig = replicasFigure(rows);
+ */
+export function replicasFigure(
+  rows: readonly RunLogRow[],
+  options: RunLogFigureOptions & { x?: RunLogX } = {},
+): LineFigure {
+  return stepTraceFigure(
+    rows.filter((r) => r.replicas != null),
+    "replicas",
+    options,
+  );
+}
+
+function stepTraceFigure(
+  rows: readonly RunLogRow[],
+  y: "batchSize" | "replicas",
+  options: RunLogFigureOptions & { x?: RunLogX },
+): LineFigure {
   const { x = "step", logX, logY } = options;
   const xf = checkX(x);
   return lineFigure({
-    title: `batch size vs ${AXIS_TITLES[xf]}`,
+    title: `${y === "batchSize" ? "batch size" : "replicas"} vs ${AXIS_TITLES[xf]}`,
     xTitle: AXIS_TITLES[xf],
-    yTitle: AXIS_TITLES.batchSize,
+    yTitle: AXIS_TITLES[y],
     series: [...groupRuns(rows)].map(([run, list], i) => ({
       name: run,
       x: list.map((r) => r[xf]),
-      y: list.map((r) => r.batchSize),
+      y: list.map((r) => r[y] as number),
       shape: "vh",
       color: RUN_COLORS[i % RUN_COLORS.length],
     })),

@@ -37,6 +37,7 @@ export {
   RUN_COLORS,
   accuracyVsFigure,
   batchSizeFigure,
+  replicasFigure,
   lineFigure,
   lossFigure,
   noiseScaleFigure,

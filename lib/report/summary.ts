@@ -33,6 +33,11 @@ export interface RunSummary {
   updatesToTarget: number | null;
   /** Examples processed at the first evaluation with accuracy >= target; null if never reached. */
   examplesToTarget: number | null;
+  /**
+   * Data-parallel replicas K the run's updates used: "2", or the range "1–2" when K changed;
+   * null when the log has no replicas column.
+   */
+  replicas: string | null;
 }
 
 /** Options for {@link summariseRuns}. */
@@ -54,6 +59,7 @@ export const SUMMARY_COLUMNS = {
   wallClockToTarget: "wall_clock_to_target_s",
   updatesToTarget: "model_updates_to_target",
   examplesToTarget: "examples_processed_to_target",
+  replicas: "replicas",
 } as const satisfies Record<keyof RunSummary, string>;
 
 const SUMMARY_FIELDS = Object.keys(SUMMARY_COLUMNS) as (keyof RunSummary)[];
@@ -63,7 +69,9 @@ const INT_FIELDS = new Set<keyof RunSummary>([
   "updatesToTarget",
   "examplesToTarget",
 ]);
+const STRING_FIELDS = new Set<keyof RunSummary>(["run", "replicas"]);
 const NULLABLE_FIELDS = new Set<keyof RunSummary>([
+  "replicas",
   "finalTestAccuracy",
   "finalTestLoss",
   "wallClockToTarget",
@@ -101,6 +109,9 @@ export function summariseRuns(rows: readonly RunLogRow[], options: SummariseOpti
     const lastAcc = lastWhere(list, (r) => r.testAccuracy !== null);
     const lastLoss = lastWhere(list, (r) => r.testLoss !== null);
     const hit = list.find((r) => r.testAccuracy !== null && r.testAccuracy >= target);
+    const ks = list.map((r) => r.replicas).filter((k): k is number => k != null);
+    const lo = Math.min(...ks);
+    const hi = Math.max(...ks);
     return {
       run,
       finalTestAccuracy: lastAcc?.testAccuracy ?? null,
@@ -113,6 +124,7 @@ export function summariseRuns(rows: readonly RunLogRow[], options: SummariseOpti
       wallClockToTarget: hit?.wallClock ?? null,
       updatesToTarget: hit?.step ?? null,
       examplesToTarget: hit?.examples ?? null,
+      replicas: ks.length === 0 ? null : lo === hi ? String(lo) : `${lo}–${hi}`,
     };
   });
 }
@@ -128,9 +140,10 @@ function checkSummaries(summaries: readonly RunSummary[]): void {
     for (const f of SUMMARY_FIELDS.slice(1)) {
       const v = s[f];
       const nullable = NULLABLE_FIELDS.has(f);
-      if (typeof v !== "number" && !(nullable && v === null)) {
+      const kind = STRING_FIELDS.has(f) ? "string" : "number";
+      if (typeof v !== kind && !(nullable && v === null)) {
         throw new ConfigError(
-          `summaries[${i}].${f}: must be a number${nullable ? " or null" : ""}, got ${String(v)}`,
+          `summaries[${i}].${f}: must be a ${kind}${nullable ? " or null" : ""}, got ${String(v)}`,
         );
       }
     }
@@ -143,7 +156,7 @@ function checkSummaries(summaries: readonly RunSummary[]): void {
  * or never reached the target.
  *
  * @param summaries from {@link summariseRuns}.
- * @returns a DataFrame of shape `(summaries.length, 11)`.
+ * @returns a DataFrame of shape `(summaries.length, 12)`.
  * @throws TypeError if `summaries` is not an array of summaries (naming the index and field).
  * @example
  * summaryToDataFrame(summariseRuns(rows, { targetAccuracy: 0.9 })).writeCSV("summary.csv");
@@ -155,7 +168,7 @@ export function summaryToDataFrame(summaries: readonly RunSummary[]): pl.DataFra
       pl.Series(
         SUMMARY_COLUMNS[f],
         summaries.map((s) => s[f]),
-        f === "run" ? pl.String : INT_FIELDS.has(f) ? pl.Int64 : pl.Float64,
+        STRING_FIELDS.has(f) ? pl.String : INT_FIELDS.has(f) ? pl.Int64 : pl.Float64,
       ),
     ),
   );
@@ -200,6 +213,9 @@ export function summaryDisplayColumns(summaries: readonly RunSummary[]): Summary
     { header: `wall-clock (s)\n${to}`, field: "wallClockToTarget", digits: 2 },
     { header: `updates\n${to}`, field: "updatesToTarget" },
     { header: `examples\n${to}`, field: "examplesToTarget" },
+    ...(summaries.some((s) => s.replicas != null)
+      ? [{ header: "replicas\nK", field: "replicas" as const }]
+      : []),
   ];
 }
 
@@ -249,7 +265,7 @@ export function formatSummaryTable(
         summaries.map((s) =>
           c.digits === undefined ? s[c.field] : roundTo(s[c.field] as number | null, c.digits),
         ),
-        c.field === "run" ? pl.String : c.digits === undefined ? pl.Int64 : pl.Float64,
+        STRING_FIELDS.has(c.field) ? pl.String : c.digits === undefined ? pl.Int64 : pl.Float64,
       ),
     ),
   );

@@ -54,11 +54,18 @@ function writeFileAtomic(file: string, data: string): void {
 /** Shapes of a model's weights, in `model.weights` order; names with tfjs's unique suffixes removed. */
 export function modelSignature(model: tfl.LayersModel): { name: string; shape: number[] }[] {
   return model.weights.map((w) => ({
-    // tfjs-layers numbers layers per process (conv2d_Conv2D3): strip the counter so the
-    // same architecture built in another process compares equal.
-    name: w.originalName.replace(/_[A-Za-z]+\d+\//, "/").replace(/\d+$/, ""),
+    name: weightKind(w.originalName),
     shape: w.shape.map((d) => d ?? -1),
   }));
+}
+
+/**
+ * A weight's name without the per-process layer counter tfjs-layers adds (`conv2d_Conv2D3/kernel`
+ * → `conv2d/kernel`), so the same architecture compares equal however many models the process
+ * built before it (also applied to names saved by older checkpoints).
+ */
+export function weightKind(name: string): string {
+  return name.replace(/_[A-Za-z0-9]+?\d+\//, "/").replace(/\d+$/, "");
 }
 
 async function modelArtifacts(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
@@ -268,7 +275,7 @@ export function checkCompatible(
     );
   }
   for (let i = 0; i < a.length; i++) {
-    if (a[i].name !== b[i].name || a[i].shape.join("x") !== b[i].shape.join("x")) {
+    if (weightKind(a[i].name) !== b[i].name || a[i].shape.join("x") !== b[i].shape.join("x")) {
       throw new CheckpointError(
         `checkpoint ${loaded.dir} is for a different model: weight ${i} is ${a[i].name} [${a[i].shape}], this model has ${b[i].name} [${b[i].shape}]`,
       );

@@ -315,7 +315,15 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
         const p0 = performance.now();
         const plan = await planReplicas(
           st.replicaPlan as ReplicaPlanState,
-          { model, task, train, parallel, maxReplicas, microBatchCap: config.microBatchSize },
+          {
+            model,
+            task,
+            train,
+            parallel,
+            maxReplicas,
+            microBatchCap: config.microBatchSize,
+            measure: examplesBudget - st.examples >= 20 * B,
+          },
           B,
         );
         untimedMs += performance.now() - p0;

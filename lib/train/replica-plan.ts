@@ -15,7 +15,9 @@
  * are the noise scale's small batches.
  */
 import * as tfl from "@tensorflow/tfjs-layers";
+import { z } from "zod";
 import { ConfigError } from "../core/errors";
+import { parseOptions } from "../core/schema";
 import type { DataSource } from "../data/source";
 import type { Task } from "../grad/task";
 import { withWeightsRestoredAsync } from "../grad/weights";
@@ -50,6 +52,34 @@ export interface ReplicaPlanState {
   batchSize: number | null;
   /** Seconds spent measuring (excluded from the run's wall-clock, like evaluation). */
   probeSeconds: number;
+}
+
+const positiveInt = z.number().int().positive();
+const rate = z.number().positive().finite();
+
+/** Schema of {@link ReplicaPlanState} (a plan read from a file, e.g. a job's machine.json). */
+export const replicaPlanSchema = z
+  .object({
+    microBatchCurve: z.array(
+      z.object({ microBatchSize: positiveInt, examplesPerSecond: rate }).strict(),
+    ),
+    microBatchSize: positiveInt.nullable(),
+    table: z.array(
+      z.object({ batchSize: positiveInt, replicas: positiveInt, examplesPerSecond: rate }).strict(),
+    ),
+    replicas: positiveInt.nullable(),
+    batchSize: positiveInt.nullable(),
+    probeSeconds: z.number().nonnegative().finite(),
+  })
+  .strict();
+
+/**
+ * Validates a plan read from JSON.
+ * @param source - How errors name it (e.g. the file).
+ * @throws ConfigError naming every bad field and value.
+ */
+export function parseReplicaPlan(input: unknown, source: string): ReplicaPlanState {
+  return { ...parseOptions(replicaPlanSchema, input, `invalid replica plan in ${source}`) };
 }
 
 /** The empty plan. */
@@ -89,11 +119,12 @@ export function bestMicroBatch(
 }
 
 /**
- * K for batch size B from the table: the fastest K at B's bucket (K ≤ B), except that the
+ * K for batch size B from the table: the fastest K at B's bucket — or, when that bucket was not
+ * measured, at the measured batch size nearest B in log space — with K ≤ B, except that the
  * current K stays when the best beats it by no more than `threshold` (anti-flapping). Pure.
- * @param table - Measured points; must contain B's bucket.
+ * @param table - Measured points (at least one with K ≤ B).
  * @param current - K in force, or null.
- * @throws ConfigError when the table has no point at B's bucket.
+ * @throws ConfigError when the table has no point with K ≤ B.
  */
 export function chooseReplicas(
   table: readonly ReplicaThroughputPoint[],
@@ -101,11 +132,17 @@ export function chooseReplicas(
   current: number | null,
   threshold = DEFAULT_CHANGE_THRESHOLD,
 ): number {
-  const bucket = batchBucket(batchSize);
-  const at = table.filter((p) => p.batchSize === bucket && p.replicas <= batchSize);
-  if (at.length === 0) {
-    throw new ConfigError(`no throughput measured at batch size ${bucket} (for B = ${batchSize})`);
+  const usable = table.filter((p) => p.replicas <= batchSize);
+  if (usable.length === 0) {
+    throw new ConfigError(`no throughput measured with K <= ${batchSize} (for B = ${batchSize})`);
   }
+  const bucket = batchBucket(batchSize);
+  const dist = (b: number) => Math.abs(Math.log2(b / bucket));
+  const nearest = usable.reduce(
+    (a, p) => (dist(p.batchSize) < dist(a) ? p.batchSize : a),
+    usable[0].batchSize,
+  );
+  const at = usable.filter((p) => p.batchSize === nearest);
   const best = at.reduce((a, p) => (p.examplesPerSecond > a.examplesPerSecond ? p : a));
   const cur = at.find((p) => p.replicas === current);
   if (cur != null && best.examplesPerSecond <= cur.examplesPerSecond * (1 + threshold)) {
@@ -246,12 +283,15 @@ export async function chooseMicroBatch(
 
 /**
  * The plan's K and micro-batch size for batch B: measures what is missing (the micro-batch curve
- * once; the (B, K) points at B's bucket for K = 1 … K_max once per bucket), then chooses.
+ * once; the (B, K) points at B's bucket for K = 1 … K_max once per bucket, unless `measure` is
+ * false — then the nearest measured bucket decides), then chooses.
+ * @param args.measure - Whether a missing bucket may be measured (default true; the loop passes
+ *   false when fewer than 20 updates of this B are left, e.g. the last, clipped batch).
  * @returns the new plan state (the input is not changed).
  */
 export async function planReplicas(
   plan: ReplicaPlanState,
-  args: ReplicaProbeArgs & { maxReplicas: number; microBatchCap: number },
+  args: ReplicaProbeArgs & { maxReplicas: number; microBatchCap: number; measure?: boolean },
   batchSize: number,
 ): Promise<ReplicaPlanState> {
   let next = plan;
@@ -261,7 +301,8 @@ export async function planReplicas(
     next = { ...next, microBatchCurve: curve, microBatchSize };
   }
   const bucket = batchBucket(batchSize);
-  if (!next.table.some((p) => p.batchSize === bucket)) {
+  const missing = !next.table.some((p) => p.batchSize === bucket);
+  if (missing && ((args.measure ?? true) || next.table.length === 0)) {
     const ks = Array.from({ length: args.maxReplicas }, (_, i) => i + 1);
     const pts = await measureReplicaThroughput(args, bucket, ks, next.microBatchSize as number);
     next = {

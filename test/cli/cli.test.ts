@@ -44,6 +44,19 @@ test("unknown options and invalid values are rejected with a message naming them
   const neg = cli("--batch-size=-3", "--data", "/nonexistent");
   assert.notEqual(neg.code, 0);
   assert.match(neg.err, /batchSize: .*got -3/);
+  const replicas = cli("--replicas", "many");
+  assert.notEqual(replicas.code, 0);
+  assert.match(replicas.err, /--replicas must be an integer or auto, got 'many'/);
+  const machine = cli(
+    "--quick",
+    "--no-progress",
+    "--machine",
+    "/nonexistent/machine.json",
+    "--out",
+    fs.mkdtempSync(path.join(os.tmpdir(), "bw-m-")),
+  );
+  assert.notEqual(machine.code, 0);
+  assert.match(machine.err, /machine: no such file \/nonexistent\/machine.json/);
   const backend = cli("--backend", "gpu");
   assert.notEqual(backend.code, 0);
   assert.match(

@@ -2,7 +2,9 @@
  * Bit-exact resume of the main job: the quick job killed with SIGKILL after its first
  * checkpoint and resumed with --resume writes the same run log as an uninterrupted job, batch
  * sizes, training losses and test accuracies equal as written (tolerance 0), on the backend
- * `npm run main` picks (auto) and on wasm.
+ * `npm run main` picks (auto) and on wasm, with replicas chosen from a throughput table (the
+ * killed job reuses the reference job's machine.json, so both make the same K choices), with a
+ * fixed K = 2 and without replicas (K = 1).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -59,16 +61,35 @@ async function killAfterCheckpoint(
   assert.equal(await exited, "SIGKILL", "the job was still running when killed");
 }
 
-const cases: { name: string; env: NodeJS.ProcessEnv; run: string; args: string[] }[] = [
-  // npm run main's backend (tensorflow where npm run setup:native built it), killed in run 1
-  // after the checkpoint at update 200 (the job's default cadence).
-  { name: "auto backend, killed in the constant run", env: {}, run: "run-0", args: [] },
-  // wasm, killed in the growing run (checkpoints every 50 updates, so one lies mid-run).
+const cases: {
+  name: string;
+  env: NodeJS.ProcessEnv;
+  run: string;
+  args: string[];
+  /** Give the killed job the reference job's throughput table (--replicas auto). */
+  sameMachine?: boolean;
+}[] = [
+  // npm run main's backend (tensorflow where npm run setup:native built it), replicas "auto",
+  // killed in run 1 after the checkpoint at update 200 (the job's default cadence).
   {
-    name: "wasm, killed in the growing run",
+    name: "auto backend, replicas auto, killed in the constant run",
+    env: {},
+    run: "run-0",
+    args: [],
+    sameMachine: true,
+  },
+  // wasm, killed in the second run (checkpoints every 50 updates, so one lies mid-run).
+  {
+    name: "wasm, K = 2, killed in the second run",
     env: { BATCHWISE_BACKEND: "wasm" },
     run: "run-1",
-    args: ["--epochs", "1", "--checkpoint-every", "50"],
+    args: ["--epochs", "1", "--checkpoint-every", "50", "--replicas", "2"],
+  },
+  {
+    name: "wasm, no replicas, killed in the second run",
+    env: { BATCHWISE_BACKEND: "wasm" },
+    run: "run-1",
+    args: ["--epochs", "1", "--checkpoint-every", "50", "--replicas", "1"],
   },
 ];
 
@@ -81,7 +102,8 @@ for (const c of cases) {
       assert.equal(ref.status, 0, ref.stderr);
 
       const dir = path.join(tmp, "killed");
-      await killAfterCheckpoint(c.env, dir, c.run, 300, ...c.args);
+      const machine = c.sameMachine ? ["--machine", path.join(refDir, "machine.json")] : [];
+      await killAfterCheckpoint(c.env, dir, c.run, 300, ...c.args, ...machine);
       assert.ok(!fs.existsSync(path.join(dir, "runlog.csv")), "the killed job did not finish");
       // As the README says: --resume and the folder; the options come from the checkpoint.
       const resumed = job(c.env, "--resume", dir, "--no-progress");
@@ -91,7 +113,7 @@ for (const c of cases) {
       const b = runLog(dir);
       assert.equal(b.length, a.length);
       for (let i = 0; i < a.length; i++) {
-        for (const k of ["run", "step", "batch_size", "train_loss", "test_accuracy"]) {
+        for (const k of ["run", "step", "batch_size", "replicas", "train_loss", "test_accuracy"]) {
           assert.equal(b[i][k], a[i][k], `row ${i} (${a[i].run}, step ${a[i].step}): ${k}`);
         }
       }

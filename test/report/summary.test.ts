@@ -29,6 +29,7 @@ const EXPECTED_06: RunSummary[] = [
     wallClockToTarget: 2.0,
     updatesToTarget: 4,
     examplesToTarget: 8,
+    replicas: null,
   },
   {
     run: GROWING_NAME,
@@ -42,6 +43,7 @@ const EXPECTED_06: RunSummary[] = [
     wallClockToTarget: 0.4,
     updatesToTarget: 1,
     examplesToTarget: 2,
+    replicas: null,
   },
   {
     run: "64",
@@ -55,6 +57,7 @@ const EXPECTED_06: RunSummary[] = [
     wallClockToTarget: null,
     updatesToTarget: null,
     examplesToTarget: null,
+    replicas: null,
   },
 ];
 
@@ -112,6 +115,32 @@ describe("summariseRuns", () => {
   });
 });
 
+test("summariseRuns reports the replicas K a run used, as one value or a range", () => {
+  const row = (run: string, step: number, replicas?: number) => ({
+    run,
+    step,
+    epoch: step / 10,
+    examples: step,
+    batchSize: 1,
+    learningRate: 0.1,
+    trainLoss: 1,
+    testLoss: null,
+    testAccuracy: null,
+    wallClock: step,
+    ...(replicas == null ? {} : { replicas }),
+  });
+  const s = summariseRuns(
+    [row("a", 1, 2), row("a", 2, 2), row("b", 1, 1), row("b", 2, 2), row("c", 1)],
+    {
+      targetAccuracy: 0.5,
+    },
+  );
+  assert.deepEqual(
+    s.map((x) => x.replicas),
+    ["2", "1–2", null],
+  );
+});
+
 describe("summaryToDataFrame", () => {
   test("columns, types and values", () => {
     const df = summaryToDataFrame(EXPECTED_06);
@@ -130,6 +159,7 @@ describe("summaryToDataFrame", () => {
         "Float64",
         "Int64",
         "Int64",
+        "String",
       ],
     );
     assert.deepEqual(df.getColumn("model_updates_to_target").toArray(), [4, 1, null]);

@@ -42,9 +42,11 @@ test("chooseReplicas: the fastest K at B's bucket, with anti-flapping and K ≤ 
   assert.equal(chooseReplicas(table, 64, 1), 1); // +3% ≤ 5%: keep K=1
   assert.equal(chooseReplicas(table, 64, 1, 0), 2);
   assert.equal(chooseReplicas([{ batchSize: 1, replicas: 1, examplesPerSecond: 5 }], 1, null), 1);
+  assert.equal(chooseReplicas(table, 1024, null), 2); // not measured: the nearest, 256
+  assert.equal(chooseReplicas(table, 16, 1), 1); // nearest 64: +3% ≤ 5%
   assert.throws(
-    () => chooseReplicas(table, 1024, null),
-    /no throughput measured at batch size 1024/,
+    () => chooseReplicas(table.slice(1, 2), 1, null),
+    /no throughput measured with K <= 1/,
   );
 });
 
