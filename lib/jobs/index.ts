@@ -23,6 +23,7 @@ export {
 } from "./sweep";
 export {
   cnnThroughputCurve,
+  measureMachine,
   fashionMnistSplits,
   runCnn,
   type CnnRunOptions,

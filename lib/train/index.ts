@@ -42,3 +42,20 @@ export {
   type ModelBranchRunnerArgs,
   type ModelSnapshot,
 } from "./critical-batch";
+export {
+  batchBucket,
+  bestMicroBatch,
+  chooseMicroBatch,
+  chooseReplicas,
+  emptyReplicaPlan,
+  machineThroughputCurve,
+  measureMicroBatchCurve,
+  measureReplicaThroughput,
+  parseReplicaPlan,
+  planReplicas,
+  replicaPlanSchema,
+  type MicroBatchThroughputPoint,
+  type ReplicaPlanState,
+  type ReplicaProbeArgs,
+  type ReplicaThroughputPoint,
+} from "./replica-plan";
