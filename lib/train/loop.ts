@@ -229,17 +229,6 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
     st = { ...st, replicaPlan: st.replicaPlan ?? args.replicaPlan ?? emptyReplicaPlan() };
   }
   let parallel: DataParallel | null = null;
-  if (maxReplicas >= 2) {
-    try {
-      parallel = await startDataParallel(model, task, { maxReplicas });
-    } catch (e) {
-      if (!auto) throw e;
-      maxReplicas = 1;
-      hooks.forEach((h) =>
-        h.onNotice?.(`${config.runName}: replicas: "auto" uses K = 1: ${(e as Error).message}`),
-      );
-    }
-  }
   const steps: StepRecord[] = [];
   const save = async () => {
     if (checkpoint == null) return;
@@ -260,6 +249,17 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
     h.onStart?.({ runName, examplesBudget, step: st.step, examples: st.examples }),
   );
   try {
+    if (maxReplicas >= 2) {
+      try {
+        parallel = await startDataParallel(model, task, { maxReplicas });
+      } catch (e) {
+        if (!auto) throw e;
+        maxReplicas = 1;
+        hooks.forEach((h) =>
+          h.onNotice?.(`${runName}: replicas: "auto" uses K = 1: ${(e as Error).message}`),
+        );
+      }
+    }
     if (parallel != null) {
       hooks.forEach((h) =>
         h.onNotice?.(
