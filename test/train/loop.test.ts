@@ -108,6 +108,8 @@ test("the main job runs end to end on a tiny subset and writes run logs and the 
     testSubset: 200,
     growthEvery: 0.5,
     evalEvery: 0.5,
+    schedule: "geodamp",
+    replicas: 2,
   });
   const r = await runComparison(config, () => undefined);
   assert.equal(r.summaries.length, 2);
@@ -115,13 +117,14 @@ test("the main job runs end to end on a tiny subset and writes run logs and the 
   assert.match(r.table, /constant B=64/);
   const rows = readRunLog(r.files.parquet);
   assert.equal(rows.length, r.rows.length);
+  assert.ok(rows.every((x) => x.replicas === 2));
   // Growing run: 4 steps of 64 (256 examples = 0.5 epoch), then B = 128: 2 steps.
   assert.deepEqual(
     rows.filter((x) => x.run.startsWith("growing")).map((x) => x.batchSize),
     [64, 64, 64, 64, 128, 128],
   );
   const html = fs.readFileSync(r.files.html, "utf8");
-  assert.equal((html.match(/Plotly\.newPlot\(/g) ?? []).length, 6);
+  assert.equal((html.match(/Plotly\.newPlot\(/g) ?? []).length, 7);
 });
 
 test("the main job's configuration rejects unknown keys and invalid values, naming them", () => {
