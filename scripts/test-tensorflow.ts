@@ -15,6 +15,7 @@ export const TENSORFLOW_TESTS = [
   "test/backend/native.test.ts",
   "test/train/step.test.ts",
   "test/train/loop.test.ts",
+  "test/parallel/data-parallel.test.ts",
   "test/train/memory.test.ts",
   "test/train/checkpoint.test.ts",
   "test/optim/optimizers.test.ts",
