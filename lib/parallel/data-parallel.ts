@@ -142,11 +142,18 @@ export async function startDataParallel(
     number,
     { resolve: (m: FromWorker) => void; reject: (e: Error) => void }
   >();
+  /** Why a worker is gone (exited or crashed): later steps fail at once instead of waiting. */
+  const gone = new Map<number, string>();
   const waitFor = (rank: number) =>
-    new Promise<FromWorker>((resolve, reject) => pending.set(rank, { resolve, reject }));
+    new Promise<FromWorker>((resolve, reject) => {
+      const why = gone.get(rank);
+      if (why != null) reject(new BackendError(`replica ${rank}: ${why}`));
+      else pending.set(rank, { resolve, reject });
+    });
   workers.forEach((w, i) => {
     const rank = i + 1;
-    const fail = (message: string) => {
+    const fail = (message: string, dead = false) => {
+      if (dead) gone.set(rank, message);
       const p = pending.get(rank);
       pending.delete(rank);
       p?.reject(new BackendError(`replica ${rank}: ${message}`));
@@ -157,8 +164,8 @@ export async function startDataParallel(
       pending.delete(rank);
       p?.resolve(m);
     });
-    w.on("error", (e) => fail(e.message));
-    w.on("exit", (code) => fail(`exited with code ${code}`));
+    w.on("error", (e) => fail(e.message, true));
+    w.on("exit", (code) => fail(`exited with code ${code}`, true));
   });
   const send = (rank: number, m: ToWorker) => workers[rank - 1].postMessage(m);
   let closed = false;
@@ -203,7 +210,7 @@ export async function startDataParallel(
       if (closed) throw new BackendError("the data-parallel workers were closed");
       const sizes = shardSizes(B, k);
       const perVariable = o.perVariable ?? false;
-      // 1. weights → shared memory (one read), shards → workers
+      // 1. weights → shared memory (one read per weight), shards → workers
       let at = 0;
       for (const w of model.weights) {
         const v = w.read().dataSync() as Float32Array;
@@ -226,29 +233,39 @@ export async function startDataParallel(
       }
       // 2. replica 0's shard here, meanwhile
       let ownSizes: number[] = [];
-      const own = tf.tidy(() => {
-        const g = microBatchGradients(model, task, sliceBatch(task, batch, 0, sizes[0]), {
-          microBatchSize: o.microBatchSize,
-          perVariable,
+      const ownShard = () =>
+        tf.tidy(() => {
+          const g = microBatchGradients(model, task, sliceBatch(task, batch, 0, sizes[0]), {
+            microBatchSize: o.microBatchSize,
+            perVariable,
+          });
+          ownSizes = g.sizes;
+          return {
+            grads: vars.map((v) => tf.keep(g.grad[v.name])),
+            stats: tf.keep(
+              tf.concat([
+                tf.stack([g.loss, ...g.microBatchSqNorms]),
+                ...(g.microBatchSqNormsByVariable ?? []),
+              ]),
+            ),
+          };
         });
-        ownSizes = g.sizes;
-        return {
-          grads: vars.map((v) => tf.keep(g.grad[v.name])),
-          stats: tf.keep(
-            tf.concat([
-              tf.stack([g.loss, ...g.microBatchSqNorms]),
-              ...(g.microBatchSqNormsByVariable ?? []),
-            ]),
-          ),
-        };
-      });
-      let rs: StepReply[];
+      let own: ReturnType<typeof ownShard>;
       try {
-        rs = (await Promise.all(replies)) as StepReply[];
+        own = ownShard();
       } catch (e) {
-        tf.dispose([...own.grads, own.stats]);
+        // let the workers finish this step before the error propagates (no reply is left pending)
+        await Promise.allSettled(replies);
         throw e;
       }
+      // every reply settles before a failure propagates (no rejection is left unhandled)
+      const settled = await Promise.allSettled(replies);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed != null) {
+        tf.dispose([...own.grads, own.stats]);
+        throw failed.reason;
+      }
+      const rs = settled.map((r) => (r as PromiseFulfilledResult<FromWorker>).value as StepReply);
       // 3. G_B = Σ_r (b_r/B)·g_r in rank order, applied by the caller's optimizer
       const head = tf.tidy(() => {
         const named: tf.NamedTensorMap = {};

@@ -12,7 +12,7 @@ import { trainStep } from "../../lib/train/step";
 import { splitBatch } from "../../lib/grad/batch";
 import { trainLoop } from "../../lib/train/loop";
 import { constantSchedule } from "../../lib/schedules/constant";
-import { ConfigError } from "../../lib/core/errors";
+import { BackendError, ConfigError } from "../../lib/core/errors";
 import type { ReplicaPlanState } from "../../lib/train/replica-plan";
 
 /** A user-built model (not one of lib/models): flatten-dense-dense, seeded. */
@@ -169,4 +169,29 @@ test("trainLoop with replicas: 2 logs K, matches replicas: 1, and replicas: 'aut
   assert.equal(saved.table.length, 2);
   assert.ok(saved.microBatchCurve.length >= 2 && saved.microBatchSize != null);
   assert.equal(saved.replicas, 2);
+});
+
+/** A layer registered in this thread only: the workers cannot rebuild a model that uses it. */
+class ThisThreadOnly extends tfl.layers.Layer {
+  static className = "ThisThreadOnly";
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return Array.isArray(inputs) ? inputs[0] : inputs;
+  }
+}
+tf.serialization.registerClass(ThisThreadOnly);
+
+test("startDataParallel: a model the workers cannot rebuild is a BackendError naming the replica", async () => {
+  await useTrainingBackend();
+  const m = tfl.sequential({
+    layers: [
+      tfl.layers.flatten({ inputShape: [28, 28, 1] }),
+      new ThisThreadOnly({}),
+      tfl.layers.dense({ units: 10 }),
+    ],
+  });
+  await assert.rejects(
+    startDataParallel(m, classificationTask([28, 28, 1], 10), { maxReplicas: 2 }),
+    (e: Error) => e instanceof BackendError && /replica 1: .*ThisThreadOnly/.test(e.message),
+  );
+  m.dispose();
 });
