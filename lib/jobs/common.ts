@@ -17,9 +17,9 @@ import type { BatchSchedule } from "../schedules/types";
 import type { LoopConfigInput } from "../train/config";
 import { startDataParallel } from "../parallel/data-parallel";
 import {
-  chooseMicroBatch,
+  batchBucket,
   emptyReplicaPlan,
-  measureReplicaThroughput,
+  planReplicas,
   type ReplicaPlanState,
 } from "../train/replica-plan";
 import {
@@ -191,19 +191,25 @@ export async function measureMachine(
   });
   const parallel = o.maxReplicas >= 2 ? await startDataParallel(model, data.task, o) : null;
   try {
-    const args = { model, task: data.task, train: data.train, parallel };
-    const { curve, microBatchSize } = await chooseMicroBatch(args, o.microBatchSize);
-    const ks = Array.from({ length: o.maxReplicas }, (_, i) => i + 1);
-    const table = [];
+    const args = {
+      model,
+      task: data.task,
+      train: data.train,
+      parallel,
+      maxReplicas: o.maxReplicas,
+      microBatchCap: o.microBatchSize,
+    };
+    // planReplicas measures the micro-batch curve first, then each bucket once
+    let plan = emptyReplicaPlan();
     const top = Math.min(o.maxBatchSize, 1024);
-    for (let b = 2 ** Math.round(Math.log2(o.initialBatchSize)); b <= top; b *= 2) {
-      table.push(...(await measureReplicaThroughput(args, b, ks, microBatchSize)));
+    for (let b = batchBucket(o.initialBatchSize); b <= top; b *= 2) {
+      plan = await planReplicas(plan, args, b);
     }
+    // the table and micro-batch size only: each run starts with no K in force
     return {
-      ...emptyReplicaPlan(),
-      microBatchCurve: curve,
-      microBatchSize,
-      table,
+      ...plan,
+      replicas: null,
+      batchSize: null,
       probeSeconds: (performance.now() - t0) / 1000,
     };
   } finally {

@@ -78,12 +78,23 @@ export function shardSizes(batchSize: number, replicas: number): number[] {
   return Array.from({ length: replicas }, (_, i) => base + (i < extra ? 1 : 0));
 }
 
-/** The examples [offset, offset + size) of a batch, as their own arrays. */
-function sliceBatch(task: Task, batch: StepBatch, offset: number, size: number): StepBatch {
+/**
+ * The examples [offset, offset + size) of a batch: views into it (`copy` false, for this
+ * thread), or arrays of their own (`copy` true, to transfer to a worker).
+ */
+function sliceBatch(
+  task: Task,
+  batch: StepBatch,
+  offset: number,
+  size: number,
+  copy: boolean,
+): StepBatch {
   const per = valuesPerExample(task);
+  const cut = <T extends Float32Array | Int32Array>(a: T, from: number, to: number): T =>
+    (copy ? a.slice(from, to) : a.subarray(from, to)) as T;
   return {
-    x: batch.x.slice(offset * per, (offset + size) * per),
-    y: batch.y.slice(offset * task.yPerExample, (offset + size) * task.yPerExample),
+    x: cut(batch.x, offset * per, (offset + size) * per),
+    y: cut(batch.y, offset * task.yPerExample, (offset + size) * task.yPerExample),
     size,
   };
 }
@@ -167,7 +178,8 @@ export async function startDataParallel(
     w.on("error", (e) => fail(e.message, true));
     w.on("exit", (code) => fail(`exited with code ${code}`, true));
   });
-  const send = (rank: number, m: ToWorker) => workers[rank - 1].postMessage(m);
+  const send = (rank: number, m: ToWorker, transfer: ArrayBuffer[] = []) =>
+    workers[rank - 1].postMessage(m, transfer);
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -212,7 +224,7 @@ export async function startDataParallel(
       const perVariable = o.perVariable ?? false;
       // 1. weights → shared memory (one read per weight), shards → workers
       let at = 0;
-      for (const w of model.weights) {
+      for (const w of k > 1 ? model.weights : []) {
         const v = w.read().dataSync() as Float32Array;
         weightsView.set(v, at);
         at += v.length;
@@ -220,22 +232,26 @@ export async function startDataParallel(
       const replies = sizes.slice(1).map((_, i) => waitFor(i + 1));
       let offset = sizes[0];
       for (let r = 1; r < k; r++) {
-        const shard = sliceBatch(task, batch, offset, sizes[r]);
+        const shard = sliceBatch(task, batch, offset, sizes[r], true);
         offset += sizes[r];
-        send(r, {
-          type: "step",
-          x: shard.x,
-          y: shard.y,
-          size: shard.size,
-          microBatchSize: o.microBatchSize,
-          perVariable,
-        });
+        send(
+          r,
+          {
+            type: "step",
+            x: shard.x,
+            y: shard.y,
+            size: shard.size,
+            microBatchSize: o.microBatchSize,
+            perVariable,
+          },
+          [shard.x.buffer as ArrayBuffer, shard.y.buffer as ArrayBuffer],
+        );
       }
       // 2. replica 0's shard here, meanwhile
       let ownSizes: number[] = [];
       const ownShard = () =>
         tf.tidy(() => {
-          const g = microBatchGradients(model, task, sliceBatch(task, batch, 0, sizes[0]), {
+          const g = microBatchGradients(model, task, sliceBatch(task, batch, 0, sizes[0], false), {
             microBatchSize: o.microBatchSize,
             perVariable,
           });

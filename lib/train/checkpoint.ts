@@ -63,6 +63,9 @@ export function modelSignature(model: tfl.LayersModel): { name: string; shape: n
  * A weight's name without the per-process layer counter tfjs-layers adds (`conv2d_Conv2D3/kernel`
  * → `conv2d/kernel`), so the same architecture compares equal however many models the process
  * built before it (also applied to names saved by older checkpoints).
+ * @param name - A weight's `originalName`, e.g. `dense_Dense12/bias`.
+ * @returns The name without the counter, e.g. `dense/bias`.
+ * @example weightKind("conv2d_Conv2D3/kernel"); // "conv2d/kernel"
  */
 export function weightKind(name: string): string {
   return name.replace(/_[A-Za-z0-9]+?\d+\//, "/").replace(/\d+$/, "");

@@ -323,6 +323,7 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
             maxReplicas,
             microBatchCap: config.microBatchSize,
             measure: examplesBudget - st.examples >= 20 * B,
+            chooseReplicas: auto,
           },
           B,
         );

@@ -18,7 +18,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { z } from "zod";
 import { ConfigError } from "../core/errors";
 import { parseOptions } from "../core/schema";
-import type { DataSource } from "../data/source";
+import type { DataSource, StepBatch } from "../data/source";
 import type { Task } from "../grad/task";
 import { withWeightsRestoredAsync } from "../grad/weights";
 import { Adam } from "../optim/adam";
@@ -179,15 +179,40 @@ export interface ReplicaProbeArgs {
   steps?: number;
 }
 
-function probeBatch(train: DataSource, b: number) {
-  return train.batch(Int32Array.from({ length: b }, (_, i) => i % train.n));
+/**
+ * Examples/s of each case's update on one probe batch of `batchSize` examples (the first ones of
+ * the data): `warmupSteps` untimed updates, then `steps` timed ones, with a throwaway Adam; the
+ * model's weights are restored bit for bit afterwards.
+ */
+async function timeUpdates<C>(
+  args: ReplicaProbeArgs,
+  batchSize: number,
+  cases: readonly C[],
+  update: (c: C, batch: StepBatch, optimizer: Adam) => unknown | Promise<unknown>,
+): Promise<number[]> {
+  const batch = args.train.batch(
+    Int32Array.from({ length: batchSize }, (_, i) => i % args.train.n),
+  );
+  const steps = args.steps ?? 2;
+  const optimizer = new Adam({ learningRate: PROBE_LR });
+  try {
+    return await withWeightsRestoredAsync(args.model, async () => {
+      const out: number[] = [];
+      for (const c of cases) {
+        for (let i = 0; i < (args.warmupSteps ?? 1); i++) await update(c, batch, optimizer);
+        const t0 = performance.now();
+        for (let i = 0; i < steps; i++) await update(c, batch, optimizer);
+        out.push((steps * batchSize) / ((performance.now() - t0) / 1000));
+      }
+      return out;
+    });
+  } finally {
+    optimizer.dispose();
+  }
 }
 
-async function timeSteps(n: number, f: () => unknown | Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await f();
-  return (performance.now() - t0) / 1000;
-}
+/** Learning rate of the probes' updates (the weights are restored anyway). */
+const PROBE_LR = 1e-3;
 
 /**
  * Examples/s of one replica's update (K = 1) at batch `batchSize` split into micro-batches of
@@ -204,29 +229,17 @@ export async function measureMicroBatchCurve(
     if (!Number.isInteger(m) || m < 1)
       throw new ConfigError(`micro-batch sizes must be integers >= 1, got ${m}`);
   });
-  const batch = probeBatch(args.train, batchSize);
-  const opt = new Adam({ learningRate: 1e-3 });
-  try {
-    return await withWeightsRestoredAsync(args.model, async () => {
-      const out: MicroBatchThroughputPoint[] = [];
-      for (const m of sizes) {
-        const step = () =>
-          trainStep(args.model, opt, args.task, batch, { microBatchSize: m, learningRate: 1e-3 });
-        await timeSteps(args.warmupSteps ?? 1, step);
-        const s = await timeSteps(args.steps ?? 2, step);
-        out.push({ microBatchSize: m, examplesPerSecond: ((args.steps ?? 2) * batchSize) / s });
-      }
-      return out;
-    });
-  } finally {
-    opt.dispose();
-  }
+  const rates = await timeUpdates(args, batchSize, sizes, (m, batch, opt) =>
+    trainStep(args.model, opt, args.task, batch, { microBatchSize: m, learningRate: PROBE_LR }),
+  );
+  return sizes.map((m, i) => ({ microBatchSize: m, examplesPerSecond: rates[i] }));
 }
 
 /**
  * Examples/s of a full update at batch size B with each K in `replicas` (K ≤ B; K ≥ 2 needs the
- * pool), every replica splitting its shard into micro-batches of `microBatchSize`. Timed with a
- * throwaway Adam; the model's weights are restored bit for bit afterwards.
+ * pool, other K are skipped), every replica splitting its shard into micro-batches of
+ * `microBatchSize`. Timed with a throwaway Adam; the model's weights are restored bit for bit
+ * afterwards.
  */
 export async function measureReplicaThroughput(
   args: ReplicaProbeArgs,
@@ -234,35 +247,20 @@ export async function measureReplicaThroughput(
   replicas: readonly number[],
   microBatchSize: number,
 ): Promise<ReplicaThroughputPoint[]> {
-  const batch = probeBatch(args.train, batchSize);
-  const opt = new Adam({ learningRate: 1e-3 });
   const dp = args.parallel;
-  try {
-    return await withWeightsRestoredAsync(args.model, async () => {
-      const out: ReplicaThroughputPoint[] = [];
-      for (const K of replicas) {
-        if (K > batchSize || (K > 1 && (dp == null || K > dp.maxReplicas))) continue;
-        const step = () =>
-          K === 1
-            ? trainStep(args.model, opt, args.task, batch, { microBatchSize, learningRate: 1e-3 })
-            : (dp as DataParallel).step(opt, batch, {
-                replicas: K,
-                microBatchSize,
-                learningRate: 1e-3,
-              });
-        await timeSteps(args.warmupSteps ?? 1, step);
-        const s = await timeSteps(args.steps ?? 2, step);
-        out.push({
-          batchSize,
+  const ks = replicas.filter(
+    (K) => K <= batchSize && (K === 1 || (dp != null && K <= dp.maxReplicas)),
+  );
+  const rates = await timeUpdates(args, batchSize, ks, (K, batch, opt) =>
+    K === 1
+      ? trainStep(args.model, opt, args.task, batch, { microBatchSize, learningRate: PROBE_LR })
+      : (dp as DataParallel).step(opt, batch, {
           replicas: K,
-          examplesPerSecond: ((args.steps ?? 2) * batchSize) / s,
-        });
-      }
-      return out;
-    });
-  } finally {
-    opt.dispose();
-  }
+          microBatchSize,
+          learningRate: PROBE_LR,
+        }),
+  );
+  return ks.map((K, i) => ({ batchSize, replicas: K, examplesPerSecond: rates[i] }));
 }
 
 /**
@@ -287,11 +285,18 @@ export async function chooseMicroBatch(
  * false — then the nearest measured bucket decides), then chooses.
  * @param args.measure - Whether a missing bucket may be measured (default true; the loop passes
  *   false when fewer than 20 updates of this B are left, e.g. the last, clipped batch).
+ * @param args.chooseReplicas - Whether to measure the table and choose K (default true; false
+ *   when K is fixed and only the micro-batch size is chosen).
  * @returns the new plan state (the input is not changed).
  */
 export async function planReplicas(
   plan: ReplicaPlanState,
-  args: ReplicaProbeArgs & { maxReplicas: number; microBatchCap: number; measure?: boolean },
+  args: ReplicaProbeArgs & {
+    maxReplicas: number;
+    microBatchCap: number;
+    measure?: boolean;
+    chooseReplicas?: boolean;
+  },
   batchSize: number,
 ): Promise<ReplicaPlanState> {
   let next = plan;
@@ -299,6 +304,9 @@ export async function planReplicas(
   if (next.microBatchSize == null) {
     const { curve, microBatchSize } = await chooseMicroBatch(args, args.microBatchCap);
     next = { ...next, microBatchCurve: curve, microBatchSize };
+  }
+  if (!(args.chooseReplicas ?? true)) {
+    return { ...next, probeSeconds: next.probeSeconds + (performance.now() - t0) / 1000 };
   }
   const bucket = batchBucket(batchSize);
   const missing = !next.table.some((p) => p.batchSize === bucket);
