@@ -94,7 +94,12 @@ export function emptyReplicaPlan(): ReplicaPlanState {
   };
 }
 
-/** The power of two nearest B in log space (ties go down): the table's measuring point for B. */
+/**
+ * The power of two nearest B in log space (ties go down): the table's measuring point for B.
+ * @param batchSize - B, examples, ≥ 1.
+ * @returns 2^round(log2 B), e.g. 45 → 32, 46 → 64.
+ * @throws ConfigError if B < 1 or not a number.
+ */
 export function batchBucket(batchSize: number): number {
   if (!(batchSize >= 1)) throw new ConfigError(`batchSize must be >= 1, got ${batchSize}`);
   return 2 ** Math.round(Math.log2(batchSize) - 1e-9);
