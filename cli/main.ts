@@ -72,6 +72,19 @@ const compareOptions = addSchemaOptions(compare, compareConfigSchema, {
     "a parameter of the LR rule, repeatable (alpha, warmupSteps)",
   ],
   noiseScale: ["--no-noise-scale", "do not estimate the gradient noise scale B_simple"],
+  adaScale: [
+    "--adascale",
+    "wrap the second run's Adam in AdaScale (B0 = --initial-batch-size): lr = r*lr with the gain r from the noise estimate",
+  ],
+  cbsCandidates: [
+    "--cbs-candidates <k>",
+    "cbs-warmup with measureEvery: candidates B0*2^j, j < k, per branched measurement",
+  ],
+  cbsBranchExamples: [
+    "--cbs-branch-examples <n>",
+    "cbs-warmup: examples per branch (>= the largest candidate)",
+  ],
+  cbsTolerance: ["--cbs-tolerance <eps>", "cbs-warmup: relative loss tolerance of a branch"],
   seed: ["--seed <n>", "seed for weights and sampling"],
   progress: ["--no-progress", "no progress bar / progress lines"],
   checkpointEvery: [

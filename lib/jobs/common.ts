@@ -4,6 +4,7 @@
  * throughput curve a goodput schedule needs, and configuration parsing.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
 import { loadFashionMnist } from "../data/fashion-mnist";
 import { ClassificationDataset, subset } from "../data/dataset";
 import { classificationSource, DataSource } from "../data/source";
@@ -22,6 +23,13 @@ import {
   planReplicas,
   type ReplicaPlanState,
 } from "../train/replica-plan";
+import {
+  measureCriticalBatch,
+  modelBranchRunner,
+  type CriticalBatchOptions,
+  type CriticalBatchResult,
+} from "../train/critical-batch";
+import { probeSource } from "../train/evaluate";
 import {
   trainLoop,
   type CheckpointOptions,
@@ -81,6 +89,44 @@ export interface CnnRunOptions {
   hooks?: LoopHooks[];
   /** Measurements for `replicas: "auto"` (see {@link measureMachine}); missing ones are measured. */
   replicaPlan?: ReplicaPlanState;
+  /**
+   * For a schedule that asks for critical-batch measurements (`cbs-warmup` with
+   * `measureEvery`): the branch options (lib/train/critical-batch.ts; `learningRate` is lr₀ at
+   * the smallest candidate). The loss after a branch is measured on a fixed probe of
+   * `probeExamples` training examples (default 2000; the test set stays out of the decisions).
+   */
+  criticalBatch?: CriticalBatchOptions & {
+    probeExamples?: number;
+    /** Called after each measurement (e.g. to log it). */
+    onMeasured?: (m: CriticalBatchResult, at: { step: number; examples: number }) => void;
+  };
+}
+
+/** The loop's `measureCriticalBatch` for {@link CnnRunOptions.criticalBatch}. */
+function branchMeasurement(
+  o: CnnRunOptions,
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+): (at: { step: number; examples: number }) => Promise<number> {
+  const {
+    probeExamples = 2000,
+    onMeasured,
+    ...branches
+  } = o.criticalBatch as NonNullable<CnnRunOptions["criticalBatch"]>;
+  const train = o.data.train;
+  const runner = modelBranchRunner({
+    model,
+    optimizer,
+    task: o.data.task,
+    train,
+    evalSource: probeSource(train, Math.min(1, probeExamples / train.n), o.loop.seed ?? 1),
+    microBatchSize: o.loop.microBatchSize,
+  });
+  return async (at) => {
+    const m = await measureCriticalBatch(runner, branches);
+    onMeasured?.(m, at);
+    return m.criticalBatchSize;
+  };
 }
 
 /**
@@ -108,6 +154,7 @@ export async function runCnn(o: CnnRunOptions): Promise<TrainResult> {
       checkpoint: o.checkpoint,
       shouldStop: o.shouldStop,
       replicaPlan: o.replicaPlan,
+      measureCriticalBatch: o.criticalBatch ? branchMeasurement(o, model, optimizer) : undefined,
       hooks: [...(o.progress ? [progressReporter()] : []), ...(o.hooks ?? [])],
     });
   } finally {

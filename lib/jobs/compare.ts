@@ -9,11 +9,14 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import type * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
 import { ConfigError } from "../core/errors";
 import { parseOptions } from "../core/schema";
 import { DEFAULT_FASHION_MNIST_DIR } from "../data/fashion-mnist";
 import { noiseScaleEstimator } from "../noise/noise-scale-estimator";
+import { Adam } from "../optim/adam";
+import { AdaScale } from "../optim/adascale";
 import {
   accuracyVsFigure,
   batchSizeFigure,
@@ -43,6 +46,12 @@ import {
 import type { ThroughputCurvePoint } from "../schedules/goodput";
 import type { BatchSchedule } from "../schedules/types";
 import type { LoopConfigInput } from "../train/config";
+import {
+  checkCriticalBatchOptions,
+  doublingBatchSizes,
+  type BranchLrRule,
+  type CriticalBatchOptions,
+} from "../train/critical-batch";
 import type { RunLogRow } from "../train/types";
 import { fashionMnistSplits, FashionMnistSplits, measureMachine, runCnn } from "./common";
 
@@ -93,6 +102,22 @@ export const compareConfigSchema = z
     lrRuleParams: z.record(z.unknown()).default({}),
     /** Estimate the gradient noise scale B_simple during both runs (≥ 2 micro-batches per update). */
     noiseScale: z.boolean().default(true),
+    /**
+     * Wrap the second run's Adam in AdaScale (lib/optim/adascale.ts, Johnson et al. 2020) with
+     * B₀ = initialBatchSize: each update's learning rate is r·η with the gain r from the noise
+     * estimate, and τ = Σ r is logged. Needs noiseScale and lrRule none (AdaScale is the rule).
+     */
+    adaScale: z.boolean().default(false),
+    /**
+     * `cbs-warmup` with `measureEvery`: candidate batch sizes of each branched measurement,
+     * B₀·2^j for j < this (B₀ the schedule's initialBatchSize); the branches' learning rate
+     * follows the schedule's lrRule from the job's learning rate at B₀.
+     */
+    cbsCandidates: positiveInt.default(6),
+    /** `cbs-warmup`: examples per branch (≥ the largest candidate). */
+    cbsBranchExamples: positiveInt.default(4096),
+    /** `cbs-warmup`: relative loss tolerance ε of a branch (lib/train/critical-batch.ts). */
+    cbsTolerance: z.number().nonnegative().default(0.01),
     /** Seed of weights and sampler (both runs start from the same weights). */
     seed: z.number().int().nonnegative().default(1),
     /** Show progress. */
@@ -169,7 +194,12 @@ export async function buildSecondSchedule(
   config: CompareConfig,
   datasetSize: number,
   measureThroughput: () => ThroughputCurvePoint[] | Promise<ThroughputCurvePoint[]>,
-): Promise<{ schedule: BatchSchedule<unknown>; name: string; description: string }> {
+): Promise<{
+  schedule: BatchSchedule<unknown>;
+  name: string;
+  description: string;
+  params: Record<string, unknown>;
+}> {
   const name = config.schedule;
   const entry = SCHEDULES[name as ScheduleName] as (typeof SCHEDULES)[ScheduleName] & {
     jobDefaults?: (j: typeof config) => Record<string, unknown>;
@@ -197,7 +227,52 @@ export async function buildSecondSchedule(
     label += ` +lr ${config.lrRule}`;
     description += ` Learning-rate rule ${config.lrRule}.`;
   }
-  return { schedule, name: label, description };
+  if (config.adaScale) {
+    label += " +AdaScale";
+    description += ` AdaScale around Adam (B₀ = ${config.initialBatchSize}): learning rate r·η with the gain r from the noise estimate.`;
+  }
+  return { schedule, name: label, description, params };
+}
+
+/**
+ * Options that only make sense together, checked before anything runs: AdaScale needs the
+ * noise estimate and no other learning-rate rule.
+ * @throws ConfigError naming the options and values.
+ */
+export function checkCompareCombination(config: CompareConfig): void {
+  if (config.adaScale && !config.noiseScale) {
+    throw new ConfigError(
+      "adaScale needs the noise-scale estimate for its gain, got noiseScale=false (drop --no-noise-scale)",
+    );
+  }
+  if (config.adaScale && config.lrRule !== "none") {
+    throw new ConfigError(
+      `adaScale is the learning-rate rule of the second run; lrRule must be none with it, got lrRule=${config.lrRule}`,
+    );
+  }
+}
+
+/**
+ * The branched measurement a `cbs-warmup` schedule with `measureEvery` asks for (null for any
+ * other schedule or a curve): candidates B₀·2^j, j < cbsCandidates; lr₀ = the job's learning
+ * rate; the schedule's lrRule (default sqrt); cbsBranchExamples per branch; ε = cbsTolerance;
+ * one seed, the job's.
+ * @throws ConfigError naming a bad option (e.g. cbsBranchExamples below the largest candidate).
+ */
+export function criticalBatchOptions(
+  config: CompareConfig,
+  params: Record<string, unknown>,
+): CriticalBatchOptions | null {
+  if (config.schedule !== "cbs-warmup" || params.measureEvery == null) return null;
+  const b0 = Number(params.initialBatchSize);
+  return checkCriticalBatchOptions({
+    batchSizes: doublingBatchSizes(b0, config.cbsCandidates),
+    learningRate: config.learningRate,
+    lrRule: (params.lrRule as BranchLrRule | undefined) ?? "sqrt",
+    examplesPerBranch: config.cbsBranchExamples,
+    tolerance: config.cbsTolerance,
+    seeds: [config.seed],
+  });
 }
 
 /**
@@ -237,6 +312,10 @@ export interface ComparisonRun {
   name: string;
   schedule: BatchSchedule<unknown>;
   loop: LoopConfigInput;
+  /** The optimizer for a learning rate, when not the default Adam (AdaScale around Adam). */
+  optimizer?: (learningRate: number) => tf.Optimizer;
+  /** Branch options when the schedule measures the critical batch size. */
+  criticalBatch?: CriticalBatchOptions;
 }
 
 /**
@@ -250,7 +329,9 @@ export async function comparisonRuns(
   measureThroughput: () => ThroughputCurvePoint[] | Promise<ThroughputCurvePoint[]>,
 ): Promise<{ runs: ComparisonRun[]; description: string }> {
   const n = data.trainDs.n;
+  checkCompareCombination(config);
   const second = await buildSecondSchedule(config, n, measureThroughput);
+  const cbs = criticalBatchOptions(config, second.params);
   const loop = (runName: string): LoopConfigInput => ({
     runName,
     examplesBudget: Math.round(config.epochs * n),
@@ -269,7 +350,20 @@ export async function comparisonRuns(
         schedule: constantSchedule({ batchSize: config.batchSize }),
         loop: loop(first),
       },
-      { name: second.name, schedule: second.schedule, loop: loop(second.name) },
+      {
+        name: second.name,
+        schedule: second.schedule,
+        loop: loop(second.name),
+        ...(config.adaScale
+          ? {
+              optimizer: (lr: number) =>
+                new AdaScale(new Adam({ learningRate: lr }), {
+                  baseBatchSize: config.initialBatchSize,
+                }),
+            }
+          : {}),
+        ...(cbs != null ? { criticalBatch: cbs } : {}),
+      },
     ],
     description: second.description,
   };
@@ -289,6 +383,7 @@ export async function runComparison(
   log: (s: string) => void = console.log,
   opts: { resume?: boolean; shouldStop?: () => boolean } = {},
 ): Promise<CompareResult & { stopped: boolean }> {
+  checkCompareCombination(config);
   // 1. Data
   const data = fashionMnistSplits(config);
   const { trainDs, testDs } = data;
@@ -348,6 +443,17 @@ export async function runComparison(
       progress: config.progress,
       replicaPlan: plan ?? undefined,
       hooks: [{ onNotice: log }],
+      optimizer: run.optimizer,
+      criticalBatch:
+        run.criticalBatch != null
+          ? {
+              ...run.criticalBatch,
+              onMeasured: (m, at) =>
+                log(
+                  `${run.name}: critical batch size ${m.criticalBatchSize} at ${at.examples} examples (loss after ${m.branches[0].examples} examples by B: ${m.branches.map((b) => `${b.batchSize} ${b.meanLoss.toFixed(4)}${b.withinTolerance ? "" : "×"}`).join(", ")})`,
+                ),
+            }
+          : undefined,
     });
     rows.push(...result.rows);
     if (result.stopped) {

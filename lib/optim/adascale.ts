@@ -91,6 +91,12 @@ export interface AdaScaleOptions {
    * `r_t · learningRateSchedule(τ_t)`. Must return a finite number ≥ 0.
    */
   learningRateSchedule?: (scaleInvariantSteps: number) => number;
+  /**
+   * B₀, the base batch size the S = 1 schedule was written for, integer ≥ 1. In `trainLoop`
+   * (lib/train/loop.ts) it is required: the loop sets S = max(1, B/B₀) before every update and
+   * feeds σ², μ² from the run's noise-scale estimator.
+   */
+  baseBatchSize?: number;
 }
 
 /** AdaScale's own state, plain JSON (the wrapped optimizer's state is its own). */
@@ -103,6 +109,8 @@ export interface AdaScaleState {
   statistics: { sigmaSq: number; muSq: number } | null;
   /** r of the last update, or null before the first. */
   lastGain: number | null;
+  /** r·η of the last update, or null before the first (absent in states saved before it). */
+  lastLearningRate?: number | null;
 }
 
 /** Name of AdaScale's own entry in {@link AdaScale.getWeights}. */
@@ -147,6 +155,9 @@ export class AdaScale extends tf.Optimizer {
   private stats: { sigmaSq: number; muSq: number } | null = null;
   private gain: number | null = null;
   private readonly schedule?: (t: number) => number;
+  private lastLr: number | null = null;
+  /** B₀ of {@link AdaScaleOptions.baseBatchSize}, or null when not given. */
+  readonly baseBatchSize: number | null;
 
   /**
    * @param base - The optimizer to wrap; AdaScale sets its learning rate before each update.
@@ -159,8 +170,26 @@ export class AdaScale extends tf.Optimizer {
     checkScale(scale);
     this.s = scale;
     this.schedule = opts.learningRateSchedule;
+    const b0 = opts.baseBatchSize;
+    if (b0 !== undefined && (!Number.isInteger(b0) || b0 < 1)) {
+      throw new OptimizerConfigError(`AdaScale: baseBatchSize must be an integer >= 1, got ${b0}`);
+    }
+    this.baseBatchSize = b0 ?? null;
     const lr = (base as unknown as { learningRate?: unknown }).learningRate;
     if (typeof lr === "number") this.lr = lr;
+  }
+
+  /**
+   * Whether `o` is an AdaScale. (`instanceof` cannot tell: tf.Optimizer's Symbol.hasInstance
+   * accepts any object with minimize/computeGradients/applyGradients, so every optimizer is
+   * `instanceof AdaScale`.)
+   */
+  static is(o: unknown): o is AdaScale {
+    return (
+      typeof o === "object" &&
+      o !== null &&
+      Object.prototype.isPrototypeOf.call(AdaScale.prototype, o)
+    );
   }
 
   /** The S = 1 learning rate η (when no schedule is given); the loop sets it every step. */
@@ -218,6 +247,11 @@ export class AdaScale extends tf.Optimizer {
     return this.gain;
   }
 
+  /** The learning rate the last update applied, r_t·η(τ_t), or null before the first. */
+  get lastLearningRate(): number | null {
+    return this.lastLr;
+  }
+
   /**
    * Sets the wrapped optimizer's learning rate to `r_t · η(τ_t)`, applies the gradients with
    * it, and advances τ by r_t.
@@ -231,10 +265,12 @@ export class AdaScale extends tf.Optimizer {
         `AdaScale: learningRateSchedule(${this.tau}) must be a number >= 0, got ${eta}`,
       );
     }
-    setLearningRate(this.base, r === 1 ? eta : r * eta);
+    const lr = r === 1 ? eta : r * eta;
+    setLearningRate(this.base, lr);
     this.base.applyGradients(variableGradients as tf.NamedTensorMap);
     this.tau += r;
     this.gain = r;
+    this.lastLr = lr;
     this.incrementIterations();
   }
 
@@ -245,6 +281,7 @@ export class AdaScale extends tf.Optimizer {
       scale: this.s,
       statistics: this.stats === null ? null : { ...this.stats },
       lastGain: this.gain,
+      lastLearningRate: this.lastLr,
     };
   }
 
@@ -263,6 +300,7 @@ export class AdaScale extends tf.Optimizer {
     this.tau = state.scaleInvariantSteps;
     this.stats = state.statistics === null ? null : { ...state.statistics };
     this.gain = state.lastGain;
+    this.lastLr = state.lastLearningRate ?? null;
   }
 
   /**

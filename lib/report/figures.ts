@@ -105,6 +105,8 @@ export const AXIS_TITLES = Object.freeze({
   wallClock: "wall-clock (s)",
   bSimple: "noise scale B_simple",
   replicas: "replicas K",
+  adaScaleGain: "AdaScale gain r",
+  scaleInvariantSteps: "scale-invariant steps τ",
 } as const satisfies Record<RunLogField, string>);
 
 /** The x axes run-log figures can use. */

@@ -36,6 +36,8 @@ export const RUN_LOG_DTYPES: Readonly<Record<RunLogField, DataType>> = Object.fr
   wallClock: pl.Float64,
   bSimple: pl.Float64,
   replicas: pl.Int64,
+  adaScaleGain: pl.Float64,
+  scaleInvariantSteps: pl.Float64,
 });
 
 /** Paths written by {@link writeRunLog}. */
@@ -79,6 +81,8 @@ const CHECKS: Record<RunLogField, Check> = {
   wallClock: finiteAtLeast0,
   bSimple: (v) => (v === undefined ? null : nullable(finiteAtLeast0)(v)),
   replicas: (v) => (v === undefined ? null : nullable(intAtLeast(1))(v)),
+  adaScaleGain: (v) => (v === undefined ? null : nullable(finiteAtLeast0)(v)),
+  scaleInvariantSteps: (v) => (v === undefined ? null : nullable(finiteAtLeast0)(v)),
 };
 
 function show(v: unknown): string {
@@ -140,7 +144,7 @@ export function validateRunLogRows(rows: readonly RunLogRow[], param = "rows"): 
  * (in order of first appearance; null where a row has no value for it).
  *
  * @param rows run-log rows (validated by {@link validateRunLogRows}); may be empty.
- * @returns a DataFrame of shape `(rows.length, 12 + layers)`.
+ * @returns a DataFrame of shape `(rows.length, 14 + layers)`.
  * @throws TypeError / RangeError from {@link validateRunLogRows}, naming the row and field.
  * @example
  * const df = runLogToDataFrame(rows);
@@ -184,9 +188,16 @@ export function runLogToDataFrame(rows: readonly RunLogRow[]): pl.DataFrame {
 const OPTIONAL_COLUMNS: ReadonlyMap<string, DataType> = new Map<string, DataType>([
   [RUN_LOG_COLUMNS.bSimple, pl.Float64],
   [RUN_LOG_COLUMNS.replicas, pl.Int64],
+  [RUN_LOG_COLUMNS.adaScaleGain, pl.Float64],
+  [RUN_LOG_COLUMNS.scaleInvariantSteps, pl.Float64],
 ]);
 /** Fields absent (rather than null) from a row when their column holds null. */
-const ABSENT_WHEN_NULL: ReadonlySet<RunLogField> = new Set(["bSimple", "replicas"]);
+const ABSENT_WHEN_NULL: ReadonlySet<RunLogField> = new Set([
+  "bSimple",
+  "replicas",
+  "adaScaleGain",
+  "scaleInvariantSteps",
+]);
 
 function selectRunLogColumns(df: pl.DataFrame, source: string): pl.DataFrame {
   const present = new Set(df.columns);
@@ -254,7 +265,7 @@ export function dataFrameToRunLog(df: pl.DataFrame, source = "df"): RunLogRow[] 
     const row: Record<string, unknown> = {};
     RUN_LOG_FIELDS.forEach((f, j) => {
       const v = columns[j][i] ?? null;
-      // bSimple and replicas are optional in RunLogRow: absent rather than null.
+      // The optional fields (ABSENT_WHEN_NULL) are absent rather than null.
       if (!ABSENT_WHEN_NULL.has(f) || v !== null) row[f] = v;
     });
     const layers: Record<string, number> = {};

@@ -262,7 +262,7 @@ export const SCHEDULES = {
   }),
   "cbs-warmup": scheduleEntry({
     summary:
-      "batch-size warmup: double B while 2B <= the critical batch size, read from curve or measured every measureEvery examples (needs the loop's measureCriticalBatch; the CLI jobs do not pass one) (initialBatchSize, maxBatchSize, measureEvery | curve, growthFactor, lrRule=sqrt|linear|none)",
+      "batch-size warmup: double B while 2B <= the critical batch size, read from curve or measured every measureEvery examples (live measurement: the loop's measureCriticalBatch, which the compare job passes: --cbs-candidates, --cbs-branch-examples, --cbs-tolerance) (initialBatchSize, maxBatchSize, measureEvery | curve, growthFactor, lrRule=sqrt|linear|none)",
     schema: z
       .object({
         initialBatchSize: intParam,

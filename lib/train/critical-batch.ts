@@ -171,7 +171,16 @@ export function chooseCriticalBatch(
   return { criticalBatchSize: batchSizes[k], threshold, within };
 }
 
-function checkOptions(opts: CriticalBatchOptions): Required<CriticalBatchOptions> {
+/**
+ * Validates {@link CriticalBatchOptions} and fills in the defaults (lrRule "linear", ε 0.05,
+ * F* 0, seeds [0]) — what {@link measureCriticalBatch} does first; a job calls it before its
+ * runs start, so a bad option fails at once rather than at the first measurement.
+ * @throws ConfigError naming the option and value (see {@link measureCriticalBatch}).
+ * @example checkCriticalBatchOptions({ batchSizes: [16, 32], learningRate: 1e-3, examplesPerBranch: 512 }).tolerance // 0.05
+ */
+export function checkCriticalBatchOptions(
+  opts: CriticalBatchOptions,
+): Required<CriticalBatchOptions> {
   const bs = opts.batchSizes;
   if (!Array.isArray(bs) || bs.length === 0) {
     throw new ConfigError(`batchSizes must be a non-empty array, got ${JSON.stringify(bs)}`);
@@ -233,7 +242,7 @@ export async function measureCriticalBatch<S>(
   runner: BranchRunner<S>,
   opts: CriticalBatchOptions,
 ): Promise<CriticalBatchResult> {
-  const o = checkOptions(opts);
+  const o = checkCriticalBatchOptions(opts);
   const b0 = o.batchSizes[0];
   const saved = await runner.save();
   const partial: Omit<BranchResult, "withinTolerance">[] = [];

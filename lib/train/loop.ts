@@ -11,6 +11,7 @@ import { ConfigError, ConvergenceError } from "../core/errors";
 import { parseSamplerState, samplerInit, sampleBatch, SamplerState } from "../data/sampler";
 import type { DataSource } from "../data/source";
 import type { Task } from "../grad/task";
+import { AdaScale, adaScaleStatistics, type AdaScaleState } from "../optim/adascale";
 import { perLayerNoiseEstimator, type PerLayerNoiseState } from "../noise/per-layer";
 import type { NoiseObservation } from "../noise/types";
 import { decideNext } from "../schedules/drive";
@@ -70,6 +71,12 @@ export interface LoopHooks {
 /** Arguments of {@link trainLoop}. */
 export interface TrainLoopArgs<S> {
   model: tfl.LayersModel;
+  /**
+   * Any tf.Optimizer. An `AdaScale` (lib/optim/adascale.ts) is driven by the loop: before every
+   * update its scale is set to S = max(1, B/B₀) (B₀ its `baseBatchSize`, required) and its σ²,
+   * μ² to the noise estimator's (`noise`, required) tr Σ/B₀ and |G|²; the rows log its gain r
+   * and τ, and the loop state keeps its state for an exact resume.
+   */
   optimizer: tf.Optimizer;
   task: Task;
   train: DataSource;
@@ -190,6 +197,45 @@ function rowOf(
 }
 
 /**
+ * The run's optimizer as an AdaScale the loop drives, or null for any other optimizer.
+ * @throws ConfigError when it is an AdaScale without `baseBatchSize` or the run has no noise
+ *   estimator (its gain needs tr Σ and |G|²).
+ */
+function adaScaleOf(
+  optimizer: tf.Optimizer,
+  noise: NoiseEstimatorHook | undefined,
+  runName: string,
+): AdaScale | null {
+  if (!AdaScale.is(optimizer)) return null;
+  if (optimizer.baseBatchSize == null) {
+    throw new ConfigError(
+      `${runName}: an AdaScale optimizer in trainLoop needs baseBatchSize (the B₀ of its S = 1 learning rate), got none`,
+    );
+  }
+  if (noise == null) {
+    throw new ConfigError(
+      `${runName}: an AdaScale optimizer needs the run's noise-scale estimator for its gain; pass noise to trainLoop`,
+    );
+  }
+  return optimizer;
+}
+
+/**
+ * Before an update at batch B: AdaScale's scale S = max(1, B/B₀) and its statistics from the
+ * noise estimate of the updates so far (σ² = tr Σ/B₀, μ² = |G|²; none yet: r = 1).
+ */
+function driveAdaScale(ada: AdaScale, batchSize: number, est: NoiseObservation | null): void {
+  const b0 = ada.baseBatchSize as number;
+  ada.scale = Math.max(1, batchSize / b0);
+  if (est == null || !Number.isFinite(est.traceSigma) || !Number.isFinite(est.gradSqNorm)) {
+    ada.setStatistics(null);
+    return;
+  }
+  const { sigmaSq, muSq } = adaScaleStatistics(est.traceSigma, est.gradSqNorm, b0);
+  ada.setStatistics(sigmaSq, muSq);
+}
+
+/**
  * Trains `model` for `config.examplesBudget` examples with the batch sizes `schedule` picks.
  *
  * Phases per update: (1) ask the schedule for B and the LR factor (computing F(x_k) on the
@@ -219,6 +265,8 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
   if (checkpoint?.resume && hasCheckpoint(checkpoint.dir)) {
     ({ state: st, rows } = await resumeFrom(checkpoint, model, optimizer));
   }
+  const ada = adaScaleOf(optimizer, noise, config.runName);
+  if (ada != null && st.adaScale != null) ada.setState(st.adaScale as AdaScaleState);
   // (0b) replicas: the pool, and the plan (what was measured, the K in force) for "auto"
   const auto = config.replicas === "auto";
   let maxReplicas = auto
@@ -332,6 +380,7 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
         if (auto) K = plan.replicas as number;
         if (tuneMicroBatch) cap = plan.microBatchSize as number;
       }
+      if (ada != null) driveAdaScale(ada, B, noise != null ? noise.read(st.noise) : null);
       const estimating = noise != null || config.perLayerNoise;
       const batch = train.batch(drawn.indices);
       let r;
@@ -379,6 +428,12 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
       // (6) log; evaluate when due; hooks
       const row = rowOf(runName, st, train.n, B, lr, noise != null ? noise.read(st.noise) : null);
       row.replicas = K;
+      if (ada != null) {
+        row.learningRate = ada.lastLearningRate ?? lr;
+        row.adaScaleGain = ada.lastGain ?? 1;
+        row.scaleInvariantSteps = ada.scaleInvariantSteps;
+        st = { ...st, adaScale: ada.getState() };
+      }
       if (layerEstimator != null && st.perLayerNoise != null) {
         const layers = layerEstimator.read(st.perLayerNoise as PerLayerNoiseState);
         const entries = Object.entries(layers).filter(([, o]) => o.bSimple != null);

@@ -39,6 +39,16 @@ export interface RunLogRow {
    */
   replicas?: number;
   /**
+   * AdaScale's gain r_t of this update (lib/optim/adascale.ts; r ∈ [1, S], S = B/B₀), when the
+   * run's optimizer is an `AdaScale`; absent otherwise.
+   */
+  adaScaleGain?: number;
+  /**
+   * AdaScale's scale-invariant step counter τ = Σ r after this update (the progress an S = 1
+   * learning-rate schedule reads), when the run's optimizer is an `AdaScale`; absent otherwise.
+   */
+  scaleInvariantSteps?: number;
+  /**
    * Per-layer B_simple,l = tr(Σ_l)/|G_l|² (lib/noise/per-layer.ts) after this update, by layer
    * name, when the loop runs with `perLayerNoise`; absent otherwise. In run-log files each layer
    * is a column `b_simple_layer:<layer>` ({@link BSIMPLE_LAYER_PREFIX}).
@@ -66,6 +76,8 @@ export const RUN_LOG_COLUMNS = {
   wallClock: "wall_clock_s",
   bSimple: "b_simple",
   replicas: "replicas",
+  adaScaleGain: "adascale_gain",
+  scaleInvariantSteps: "scale_invariant_steps",
 } as const satisfies Record<RunLogField, string>;
 
 /** Per-update record beyond the run log: what the noise-scale estimators need. */
@@ -109,4 +121,9 @@ export interface LoopState {
    * K in force (lib/train/replica-plan.ts), so a resumed run makes the same choices; else absent.
    */
   replicaPlan?: unknown;
+  /**
+   * With an `AdaScale` optimizer: its state (τ, S, the statistics, the last r; plain JSON,
+   * lib/optim/adascale.ts), so a resumed run continues τ exactly; else absent.
+   */
+  adaScale?: unknown;
 }

@@ -28,7 +28,7 @@ describe("runLogToDataFrame", () => {
   test("columns in RUN_LOG_COLUMNS order, typed, nulls kept", () => {
     const df = runLogToDataFrame(ALL_ROWS);
     assert.deepEqual(df.columns, Object.values(RUN_LOG_COLUMNS));
-    assert.deepEqual(df.shape, { height: 9, width: 12 });
+    assert.deepEqual(df.shape, { height: 9, width: 14 });
     assert.deepEqual(
       df.dtypes.map((d) => d.variant),
       [
@@ -44,6 +44,8 @@ describe("runLogToDataFrame", () => {
         "Float64",
         "Float64",
         "Int64",
+        "Float64",
+        "Float64",
       ],
     );
     // test_accuracy: constant evaluated at steps 2 and 4, growing at 1 and 3, "64" never.
