@@ -74,6 +74,7 @@ export {
   type LrScalingOptions,
   type LrScalingState,
 } from "./lr-rules";
+export { lrDecayFactor, withLrDecay, type LrDecayOptions } from "./lr-decay";
 
 // Registry
 export {
