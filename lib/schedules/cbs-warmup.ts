@@ -32,6 +32,12 @@ export interface CbsWarmupOptions {
   /** Growth factor per change, > 1; default 2 (doubling, as in the paper). */
   growthFactor?: number;
   /**
+   * At most this many growths per CBS reading (a measurement, or a new point of the curve),
+   * integer ≥ 1; default 1 — the paper's rule: when the CBS exceeds 2B, double B once. A larger
+   * value lets one reading jump B several doublings towards the CBS.
+   */
+  growthsPerReading?: number;
+  /**
    * Learning-rate rule relative to B₀: "linear" (B/B₀), "sqrt" (√(B/B₀)) or "none"; default
    * "sqrt" (this library's default, the square-root rule commonly paired with Adam).
    */
@@ -44,7 +50,10 @@ export interface CbsWarmupState {
   batchSize: number;
   /** The last CBS received or read, or null before the first. */
   criticalBatchSize: number | null;
-  /** Examples processed at the last measurement, or null before the first. */
+  /**
+   * Examples processed at the last measurement (with a curve: the `examples` of the curve point
+   * last read), or null before the first.
+   */
   measuredAt: number | null;
 }
 
@@ -52,12 +61,13 @@ export interface CbsWarmupState {
  * The warmup batch after a CBS reading: grow B by `factor` while the grown batch stays within
  * the CBS and B_max; never shrink (warmup is monotone).
  *
- * `B' = B·f^j`, j the largest integer ≥ 0 with `B·f^j ≤ max(B, min(CBS, B_max))`.
+ * `B' = B·f^j`, j the largest integer in [0, j_max] with `B·f^j ≤ max(B, min(CBS, B_max))`.
  *
  * @param batchSize - B now, integer ≥ 1.
  * @param criticalBatchSize - The CBS reading (> 0), or null (B unchanged).
  * @param factor - f > 1.
  * @param maxBatchSize - B_max ≥ B.
+ * @param maxGrowths - j_max, the most growths this reading allows; default unbounded.
  * @returns B', an integer (rounded down when f is not an integer).
  * @example warmupBatchSize(32, 200, 2, 4096) // 128 (256 > 200)
  */
@@ -66,11 +76,16 @@ export function warmupBatchSize(
   criticalBatchSize: number | null,
   factor: number,
   maxBatchSize: number,
+  maxGrowths = Infinity,
 ): number {
   if (criticalBatchSize === null || !Number.isFinite(criticalBatchSize)) return batchSize;
   const cap = Math.min(criticalBatchSize, maxBatchSize);
   let b = batchSize;
-  while (Math.floor(b * factor) <= cap && Math.floor(b * factor) > b) b = Math.floor(b * factor);
+  for (let j = 0; j < maxGrowths; j++) {
+    const next = Math.floor(b * factor);
+    if (next > cap || next <= b) break;
+    b = next;
+  }
   return b;
 }
 
@@ -80,8 +95,12 @@ export function warmupBatchSize(
  * @example cbsAt([{ examples: 0, criticalBatchSize: 16 }, { examples: 1000, criticalBatchSize: 64 }], 500) // 16
  */
 export function cbsAt(curve: readonly CbsPoint[], examples: number): number | null {
-  let v: number | null = null;
-  for (const p of curve) if (p.examples <= examples) v = p.criticalBatchSize;
+  return curvePointAt(curve, examples)?.criticalBatchSize ?? null;
+}
+
+function curvePointAt(curve: readonly CbsPoint[], examples: number): CbsPoint | null {
+  let v: CbsPoint | null = null;
+  for (const p of curve) if (p.examples <= examples) v = p;
   return v;
 }
 
@@ -103,8 +122,9 @@ function checkCurve(curve: CbsPoint[]): void {
 /**
  * Batch-size warmup driven by the critical batch size:
  *
- * every N examples (or from a CBS(t) curve) read CBS(t); `B ← B·2^j` for the largest j with
- * `B·2^j ≤ min(CBS(t), B_max)` ({@link warmupBatchSize}); lrFactor = rule(B/B₀).
+ * every N examples (or at each point of a CBS(t) curve) read CBS(t); `B ← B·2^j` for the
+ * largest j ≤ growthsPerReading (default 1) with `B·2^j ≤ min(CBS(t), B_max)`
+ * ({@link warmupBatchSize}); lrFactor = rule(B/B₀).
  *
  * Source: Merrill et al. (2025, arXiv:2505.23971), §5 "batch size warmup": the CBS starts near
  * 0, grows fast early and then plateaus; doubling B when the measured CBS allows reached
@@ -116,19 +136,22 @@ function checkCurve(curve: CbsPoint[]): void {
  * `obs.criticalBatchSize`. With `curve` nothing is measured. Between readings B holds.
  *
  * Departures: the paper doubles B at hand-picked token counts read off a measured CBS curve
- * (its warmup is a fixed schedule); here the doubling follows live measurements, or a given
- * curve; the learning-rate rule is a parameter (see {@link CbsWarmupOptions.lrRule}).
+ * (its warmup is a fixed schedule: 1024 → 2048 → 4096 on OLMo 1B); here the doubling follows
+ * live measurements, or a given curve, one doubling per reading by default as in the paper's
+ * rule (`growthsPerReading` allows more); the learning-rate rule is a parameter (see
+ * {@link CbsWarmupOptions.lrRule}).
  *
  * @param opts - See {@link CbsWarmupOptions}.
  * @param ctx - `{datasetSize: n}` for the default B_max.
  * @returns A schedule named "cbs-warmup" with state {@link CbsWarmupState}.
  * @throws ScheduleConfigError naming the parameter and value on B₀ < 1, B_max < B₀, neither
  *   measureEvery nor curve (or both), measureEvery < 1, a curve not strictly increasing in
- *   examples or with a CBS ≤ 0, growthFactor ≤ 1, or an unknown lrRule.
+ *   examples or with a CBS ≤ 0, growthFactor ≤ 1, growthsPerReading not an integer ≥ 1, or an
+ *   unknown lrRule.
  * @example
  * ```ts
  * const s = cbsWarmupSchedule({ initialBatchSize: 32, measureEvery: 50000 }, { datasetSize: n });
- * // measured CBS 200 at update 0 → B = 128, lrFactor √4 = 2
+ * // measured CBS 200 at update 0 → B = 64 (one doubling per reading), lrFactor √2
  * ```
  */
 export function cbsWarmupSchedule(
@@ -148,6 +171,8 @@ export function cbsWarmupSchedule(
   if (opts.curve !== undefined) checkCurve(opts.curve);
   const factor = opts.growthFactor ?? 2;
   requireNumber("growthFactor", factor, 1);
+  const perReading = opts.growthsPerReading ?? 1;
+  requireInt("growthsPerReading", perReading, 1);
   const rule = opts.lrRule ?? "sqrt";
   if (!["linear", "sqrt", "none"].includes(rule)) {
     throw new ScheduleConfigError(`lrRule must be one of linear, sqrt, none, got ${String(rule)}`);
@@ -165,16 +190,23 @@ export function cbsWarmupSchedule(
     wantsCriticalBatch: wants,
     update: (state, obs) => {
       let next = state;
+      let reading = false;
       if (curve !== null) {
-        const c = cbsAt(curve, obs.examples);
-        next = { ...state, criticalBatchSize: c };
+        const p = curvePointAt(curve, obs.examples);
+        if (p !== null && p.examples !== state.measuredAt) {
+          next = { ...state, criticalBatchSize: p.criticalBatchSize, measuredAt: p.examples };
+          reading = true;
+        }
       } else {
         const c = obs.criticalBatchSize;
         if (c != null && Number.isFinite(c) && wants(state, obs)) {
           next = { ...state, criticalBatchSize: c, measuredAt: obs.examples };
+          reading = true;
         }
       }
-      const b = warmupBatchSize(next.batchSize, next.criticalBatchSize, factor, bMax);
+      const b = reading
+        ? warmupBatchSize(next.batchSize, next.criticalBatchSize, factor, bMax, perReading)
+        : next.batchSize;
       next = { ...next, batchSize: b };
       return { batchSize: b, lrFactor: lrFactor(b), state: next };
     },

@@ -262,7 +262,7 @@ export const SCHEDULES = {
   }),
   "cbs-warmup": scheduleEntry({
     summary:
-      "batch-size warmup: double B while 2B <= the critical batch size, read from curve or measured every measureEvery examples (live measurement: the loop's measureCriticalBatch, which the compare job passes: --cbs-candidates, --cbs-branch-examples, --cbs-tolerance) (initialBatchSize, maxBatchSize, measureEvery | curve, growthFactor, lrRule=sqrt|linear|none)",
+      "batch-size warmup: double B while 2B <= the critical batch size, read from curve or measured every measureEvery examples (live measurement: the loop's measureCriticalBatch, which the compare job passes: --cbs-candidates, --cbs-branch-examples, --cbs-tolerance) (initialBatchSize, maxBatchSize, measureEvery | curve, growthFactor, growthsPerReading=1, lrRule=sqrt|linear|none)",
     schema: z
       .object({
         initialBatchSize: intParam,
@@ -272,6 +272,7 @@ export const SCHEDULES = {
           .array(z.object({ examples: z.number(), criticalBatchSize: z.number() }).strict())
           .optional(),
         growthFactor: numParam.optional(),
+        growthsPerReading: intParam.optional(),
         lrRule: z.enum(["linear", "sqrt", "none"]).optional(),
       })
       .strict(),

@@ -12,6 +12,8 @@ test("warmupBatchSize doubles while 2B fits under min(CBS, B_max), never shrinks
   assert.equal(warmupBatchSize(128, 40, 2, 4096), 128); // the CBS fell: hold, do not shrink
   assert.equal(warmupBatchSize(32, null, 2, 4096), 32);
   assert.equal(warmupBatchSize(10, 40, 1.5, 4096), 33); // 10 → 15 → 22 → 33 (49 > 40)
+  assert.equal(warmupBatchSize(32, 10000, 2, 4096, 1), 64); // one growth per reading
+  assert.equal(warmupBatchSize(32, 200, 2, 4096, 3), 128); // three allowed, two fit
   const curve = [
     { examples: 0, criticalBatchSize: 16 },
     { examples: 1000, criticalBatchSize: 64 },
@@ -50,7 +52,13 @@ test("with a fake measurement callback: measured every N examples, B doubles as 
   const calls: number[] = [];
   const fake = (examples: number) => (calls.push(examples), 8 + examples / 10);
   const s = cbsWarmupSchedule(
-    { initialBatchSize: 8, measureEvery: 400, lrRule: "linear", maxBatchSize: 64 },
+    {
+      initialBatchSize: 8,
+      measureEvery: 400,
+      lrRule: "linear",
+      maxBatchSize: 64,
+      growthsPerReading: 8,
+    },
     { datasetSize: 1e6 },
   );
   const { out } = run(s, 80, fake);
@@ -80,6 +88,7 @@ test("a CBS(t) curve given as data: no measurement, sqrt rule by default", () =>
     "cbs-warmup",
     {
       initialBatchSize: "16",
+      growthsPerReading: "2",
       curve: [
         { examples: 0, criticalBatchSize: 20 },
         { examples: 160, criticalBatchSize: 70 },
@@ -99,6 +108,37 @@ test("a CBS(t) curve given as data: no measurement, sqrt rule by default", () =>
   assert.equal(out[0].lr, 1);
 });
 
+test("by default one doubling per reading (the paper's rule), B holding between readings", () => {
+  const s = cbsWarmupSchedule(
+    {
+      initialBatchSize: 16,
+      curve: [
+        { examples: 0, criticalBatchSize: 20 },
+        { examples: 160, criticalBatchSize: 70 },
+        { examples: 320, criticalBatchSize: 200 },
+      ],
+    },
+    { datasetSize: 10000 },
+  );
+  const { out } = run(s, 16, () => {
+    throw new Error("the curve mode must not measure");
+  });
+  // 16 × 10 updates to 160 examples; the reading 70 allows 64 but B doubles once, to 32; at
+  // 320 the reading 200 allows 128, again one doubling, to 64, where B stays (no more points).
+  assert.deepEqual(
+    out.map((r) => r.B),
+    [16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 32, 32, 32, 32, 32, 64],
+  );
+  assert.equal(out[15].lr, 2);
+  const live = cbsWarmupSchedule({ initialBatchSize: 8, measureEvery: 100 }, { datasetSize: 1e6 });
+  const measured = run(live, 40, () => 1000).out.filter((r) => r.measured);
+  // Measured at 0 and then after every ≥ 100 examples: each reading doubles B once.
+  assert.deepEqual(
+    measured.slice(0, 4).map((r) => r.B),
+    [16, 32, 64, 128],
+  );
+});
+
 test("bad options throw ScheduleConfigError naming the parameter and value", () => {
   const ctx = { datasetSize: 100 };
   const cases: [Record<string, unknown>, RegExp][] = [
@@ -112,6 +152,10 @@ test("bad options throw ScheduleConfigError naming the parameter and value", () 
     [
       { initialBatchSize: 8, measureEvery: 10, lrRule: "cubic" },
       /lrRule must be one of linear, sqrt, none, got cubic/,
+    ],
+    [
+      { initialBatchSize: 8, measureEvery: 10, growthsPerReading: 0 },
+      /growthsPerReading must be an integer >= 1, got 0/,
     ],
     [
       { initialBatchSize: 8, measureEvery: 10, maxBatchSize: 4 },
