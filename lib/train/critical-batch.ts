@@ -17,6 +17,7 @@ import { requireInt, requireNumber } from "../core/validate";
 import { sampleBatch, samplerInit } from "../data/sampler";
 import type { DataSource } from "../data/source";
 import type { Task } from "../grad/task";
+import { AdaScale } from "../optim/adascale";
 import type { NamedTensor } from "../optim/base";
 import { linearScaling, sqrtScaling } from "../schedules/lr-rules";
 import { evaluate } from "./evaluate";
@@ -313,7 +314,8 @@ export interface ModelSnapshot {
  * (lib/data/sampler.ts: every B sees the same example order) and returns {@link evaluate}'s
  * mean loss on `evalSource`. Note: tfjs's own `tf.train.momentum`/`tf.train.adam` do not free
  * the state that `setWeights` replaces (a tfjs leak of one state set per restore); batchwise's
- * optimizers (lib/optim) do.
+ * optimizers (lib/optim) do. For an `AdaScale` the branches step (and save and restore) the
+ * wrapped optimizer, with the branch learning rate; AdaScale's own state stays as it was.
  *
  * @throws ConfigError for a microBatchSize or evalBatchSize that is not an integer ≥ 1.
  * @example modelBranchRunner({ model, optimizer, task, train, evalSource: probe })
@@ -323,7 +325,10 @@ export function modelBranchRunner(args: ModelBranchRunnerArgs): BranchRunner<Mod
   const evalBatch = args.evalBatchSize ?? 1024;
   requireInt("microBatchSize", micro, 1);
   requireInt("evalBatchSize", evalBatch, 1);
-  const { model, optimizer, task, train } = args;
+  const { model, task, train } = args;
+  // An AdaScale's branches step its wrapped optimizer: the branch learning rate is the rule's,
+  // not r times it, and AdaScale's own τ, S and statistics are never touched.
+  const optimizer = AdaScale.is(args.optimizer) ? args.optimizer.base : args.optimizer;
   const evalSource = args.evalSource ?? train;
   const cloneAll = (ts: NamedTensor[]) =>
     ts.map((t) => ({ name: t.name, tensor: t.tensor.clone() }));

@@ -7,7 +7,7 @@ import { sampleBatch, samplerInit } from "../../lib/data/sampler";
 import type { DataSource } from "../../lib/data/source";
 import { classificationTask } from "../../lib/grad/task";
 import { mlp } from "../../lib/models/small";
-import { Adam } from "../../lib/optim";
+import { AdaScale, Adam } from "../../lib/optim";
 import {
   batchGradient,
   fullGradient,
@@ -134,6 +134,11 @@ test("a measurement leaves the model's weights and the optimizer's state bit-ide
   for (const makeOpt of [
     () => new Adam({ learningRate: 0.01 }),
     () => tf.train.momentum(0.05, 0.9),
+    () => {
+      const a = new AdaScale(new Adam({ learningRate: 0.01 }), { scale: 2, baseBatchSize: 4 });
+      a.setStatistics(3, 1);
+      return a;
+    },
   ]) {
     const model = mlp({ inputShape: [6], numClasses: 3, hidden: [8], seed: 4 });
     const optimizer = makeOpt();
@@ -156,6 +161,7 @@ test("a measurement leaves the model's weights and the optimizer's state bit-ide
       Array.from(w.tensor.dataSync()),
     ]);
     const tensors = tf.memory().numTensors;
+    const adaBefore = AdaScale.is(optimizer) ? optimizer.getState() : null;
     const r = await measureCriticalBatch(
       modelBranchRunner({ model, optimizer, task, train, microBatchSize: 16 }),
       {
@@ -176,6 +182,8 @@ test("a measurement leaves the model's weights and the optimizer's state bit-ide
       Array.from(w.tensor.dataSync()),
     ]);
     assert.deepEqual(optAfter, optBefore);
+    // AdaScale: the branches step its wrapped optimizer; τ, S and the statistics stay exact.
+    if (AdaScale.is(optimizer)) assert.deepEqual(optimizer.getState(), adaBefore);
     // tfjs's own momentum/Adam setWeights do not free the state they replace (a tfjs leak);
     // batchwise's optimizers do, so with them a measurement leaks nothing.
     if (optimizer instanceof Adam && optimizer.getClassName() === "BatchwiseAdam") {
