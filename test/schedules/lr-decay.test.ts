@@ -44,7 +44,7 @@ test("withLrDecay multiplies the inner lrFactor, keeps B, the state and the CBS 
   assert.equal(s.wantsCriticalBatch?.(st, { step: 0, examples: 0 }), true);
   const d = s.update(st, obs({ examples: 500, criticalBatchSize: 32 }));
   const di = inner.update(st, obs({ examples: 500, criticalBatchSize: 32 }));
-  assert.equal(d.batchSize, 32);
+  assert.equal(d.batchSize, 16); // one doubling per reading
   assert.deepEqual(d.state, di.state);
-  close(d.lrFactor, 2 * 0.5); // √(32/8) × cosine midpoint
+  close(d.lrFactor, Math.SQRT2 * 0.5); // √(16/8) × cosine midpoint
 });
