@@ -486,7 +486,7 @@ export async function runComparison(
     ],
     notes: [
       `Budget ${budget} training examples per run (${config.epochs} epochs of ${trainDs.n}); test set ${testDs.n} examples.`,
-      `Adam, base learning rate ${config.learningRate}${config.lrRule === "none" ? ", fixed in both runs" : ""}; ${description}`,
+      `Adam, base learning rate ${config.learningRate}${config.lrRule === "none" && !config.adaScale ? ", fixed in both runs" : ""}; ${description}`,
       ...(config.noiseScale
         ? [
             `B_simple: ratio of bias-corrected EMAs (β = ${estimator.options.beta}) of the unbiased |G|² and tr(Σ) estimates from two micro-batches per sampled update (McCandlish et al. 2018, App. A.1).`,
