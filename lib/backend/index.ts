@@ -28,6 +28,7 @@ import { registerKernelPack, registerPackGradients } from "./kernels";
 import { registerNativeKernels } from "./native";
 import { BackendError } from "../core/errors";
 import { probeWebGpu } from "./webgpu-probe";
+import { installWebGpuKernels } from "./kernels/webgpu";
 
 /** Backends batchwise knows how to start, in the order `auto` tries them. */
 export const BACKEND_NAMES = ["tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -172,6 +173,7 @@ async function startWebGpu(): Promise<string> {
   require("@tensorflow/tfjs-backend-webgpu");
   const ok = await tf.setBackend("webgpu");
   if (!ok) throw new BackendError("tf.setBackend('webgpu') returned false");
+  installWebGpuKernels();
   return `adapter: ${adapterName}`;
 }
 

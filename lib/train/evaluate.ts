@@ -10,13 +10,45 @@ import type { DataSource } from "../data/source";
 import { batchTensors } from "../grad/batch";
 import type { Task } from "../grad/task";
 
-/** Mean loss and accuracy of `model` on every example of `data`. */
+/** Mean loss and accuracy of `model` on every example of `data` (one synchronous read). */
 export function evaluate(
   model: tfl.LayersModel,
   task: Task,
   data: DataSource,
   batchSize: number,
 ): { loss: number; accuracy: number } {
+  const sums = evaluationSums(model, task, data, batchSize);
+  const [ls, cs] = sums.dataSync();
+  sums.dispose();
+  return { loss: ls / data.n, accuracy: cs / data.n };
+}
+
+/**
+ * {@link evaluate} with an asynchronous read (`await tensor.data()`), for backends that cannot
+ * read synchronously (tfjs-backend-webgpu under Node); the same numbers. `trainLoop` uses this.
+ */
+export async function evaluateAsync(
+  model: tfl.LayersModel,
+  task: Task,
+  data: DataSource,
+  batchSize: number,
+): Promise<{ loss: number; accuracy: number }> {
+  const sums = evaluationSums(model, task, data, batchSize);
+  try {
+    const [ls, cs] = await sums.data();
+    return { loss: ls / data.n, accuracy: cs / data.n };
+  } finally {
+    sums.dispose();
+  }
+}
+
+/** [Σ loss, Σ correct] over every example of `data`, on the device. */
+function evaluationSums(
+  model: tfl.LayersModel,
+  task: Task,
+  data: DataSource,
+  batchSize: number,
+): tf.Tensor1D {
   let lossSum: tf.Scalar = tf.scalar(0);
   let correct: tf.Scalar = tf.scalar(0);
   for (let start = 0; start < data.n; start += batchSize) {
@@ -34,10 +66,9 @@ export function evaluate(
     lossSum = l;
     correct = c;
   }
-  const both = tf.stack([lossSum, correct]);
-  const [ls, cs] = both.dataSync();
-  tf.dispose([both, lossSum, correct]);
-  return { loss: ls / data.n, accuracy: cs / data.n };
+  const both = tf.stack([lossSum, correct]) as tf.Tensor1D;
+  tf.dispose([lossSum, correct]);
+  return both;
 }
 
 /**

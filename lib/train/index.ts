@@ -1,5 +1,5 @@
 /** Training: one model update, the loop with its hooks, evaluation, checkpoints, records. */
-export { trainStep, type StepOptions } from "./step";
+export { trainStep, trainStepAsync, type StepOptions } from "./step";
 export {
   trainLoop,
   type CheckpointOptions,
@@ -16,7 +16,7 @@ export {
   type LoopConfig,
   type LoopConfigInput,
 } from "./config";
-export { evaluate, probeSource } from "./evaluate";
+export { evaluate, evaluateAsync, probeSource } from "./evaluate";
 export {
   checkCompatible,
   hasCheckpoint,

@@ -24,10 +24,10 @@ import {
   saveCheckpoint,
 } from "./checkpoint";
 import { checkpointDue, LoopConfigInput, noiseSplit, parseLoopConfig } from "./config";
-import { evaluate, probeSource } from "./evaluate";
+import { evaluate, evaluateAsync, probeSource } from "./evaluate";
 import { startDataParallel, type DataParallel } from "../parallel/data-parallel";
 import { emptyReplicaPlan, planReplicas, type ReplicaPlanState } from "./replica-plan";
-import { trainStep } from "./step";
+import { trainStepAsync } from "./step";
 import type { LoopState, RunLogRow, StepRecord } from "./types";
 
 /**
@@ -392,7 +392,7 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
           B,
           estimating,
         );
-        r = trainStep(model, optimizer, task, batch, {
+        r = await trainStepAsync(model, optimizer, task, batch, {
           microBatchSize,
           learningRate: lr,
           perVariable: config.perLayerNoise && B > microBatchSize,
@@ -442,7 +442,7 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
         }
       }
       if (st.examples >= st.nextEval || st.examples >= examplesBudget) {
-        const ev = evaluate(model, task, test, config.evalBatchSize);
+        const ev = await evaluateAsync(model, task, test, config.evalBatchSize);
         row.testLoss = ev.loss;
         row.testAccuracy = ev.accuracy;
         let next = st.nextEval;

@@ -24,7 +24,7 @@ import { withWeightsRestoredAsync } from "../grad/weights";
 import { Adam } from "../optim/adam";
 import type { DataParallel } from "../parallel/data-parallel";
 import { DEFAULT_CHANGE_THRESHOLD } from "../schedules/threshold";
-import { trainStep } from "./step";
+import { trainStepAsync } from "./step";
 
 /** One measured point: examples/s of an update at batch size B with K replicas. */
 export interface ReplicaThroughputPoint {
@@ -235,7 +235,10 @@ export async function measureMicroBatchCurve(
       throw new ConfigError(`micro-batch sizes must be integers >= 1, got ${m}`);
   });
   const rates = await timeUpdates(args, batchSize, sizes, (m, batch, opt) =>
-    trainStep(args.model, opt, args.task, batch, { microBatchSize: m, learningRate: PROBE_LR }),
+    trainStepAsync(args.model, opt, args.task, batch, {
+      microBatchSize: m,
+      learningRate: PROBE_LR,
+    }),
   );
   return sizes.map((m, i) => ({ microBatchSize: m, examplesPerSecond: rates[i] }));
 }
@@ -258,7 +261,10 @@ export async function measureReplicaThroughput(
   );
   const rates = await timeUpdates(args, batchSize, ks, (K, batch, opt) =>
     K === 1
-      ? trainStep(args.model, opt, args.task, batch, { microBatchSize, learningRate: PROBE_LR })
+      ? trainStepAsync(args.model, opt, args.task, batch, {
+          microBatchSize,
+          learningRate: PROBE_LR,
+        })
       : (dp as DataParallel).step(opt, batch, {
           replicas: K,
           microBatchSize,

@@ -44,6 +44,42 @@ export function trainStep(
   batch: StepBatch,
   opts: StepOptions,
 ): StepResult {
+  const step = stepTensors(model, optimizer, task, batch, opts);
+  const v = step.stats.dataSync() as Float32Array;
+  step.stats.dispose();
+  return decodeStep(v, step);
+}
+
+/**
+ * {@link trainStep} with an asynchronous device→host read (`await tensor.data()`): the same
+ * update and the same numbers, for backends that cannot read synchronously — tfjs-backend-webgpu
+ * under Node reads synchronously through `OffscreenCanvas`, which Node lacks — and for callers
+ * that want the event loop to run during the read. `trainLoop` uses this one.
+ * @throws ConfigError on an empty batch or inconsistent array lengths.
+ */
+export async function trainStepAsync(
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  task: Task,
+  batch: StepBatch,
+  opts: StepOptions,
+): Promise<StepResult> {
+  const step = stepTensors(model, optimizer, task, batch, opts);
+  try {
+    return decodeStep((await step.stats.data()) as Float32Array, step);
+  } finally {
+    step.stats.dispose();
+  }
+}
+
+/** The update applied, and its statistics still on the device as one vector. */
+function stepTensors(
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  task: Task,
+  batch: StepBatch,
+  opts: StepOptions,
+): { stats: tf.Tensor1D; sizes: number[]; names: string[] | undefined; perVariable: boolean } {
   let sizes: number[] = [];
   let names: string[] | undefined;
   const perVariable = opts.perVariable ?? false;
@@ -64,9 +100,16 @@ export function trainStep(
       r.gradSqNormByVariable as tf.Tensor1D,
       ...(r.microBatchSqNormsByVariable as tf.Tensor1D[]),
     ]);
-  });
-  const v = stats.dataSync();
-  stats.dispose();
+  }) as tf.Tensor1D;
+  return { stats, sizes, names, perVariable };
+}
+
+/** The {@link StepResult} of the statistics vector `v` (layout in `stepTensors`). */
+function decodeStep(
+  v: Float32Array,
+  step: { sizes: number[]; names: string[] | undefined; perVariable: boolean },
+): StepResult {
+  const { sizes, names, perVariable } = step;
   const k = sizes.length;
   const out: StepResult = {
     loss: v[0],
