@@ -1,12 +1,19 @@
 """PyTorch reference for bench/models.ts: ms per Adam training step of the same models.
 
     .venv/bin/python bench/pytorch_step.py --threads N --reps R [--warmup W] [--only SUBSTR]
+        [--device cpu|cuda] [--batch-sizes 64,256,1024]
 
 For each case: W warm-up steps (default 3), then R timed steps (time.perf_counter); one step is
 zero_grad → forward → loss → backward → optimizer.step in model.train() mode, on random inputs.
 stdout gets exactly one line, a JSON list of
-{"model", "batchSize", "msPerStep", "params", "error"?}, "model" being the name of the case in
-bench/models.ts (BENCH_CASES); progress and the parameter-count check go to stderr.
+{"model", "batchSize", "msPerStep", "params", "device", "error"?}, "model" being the name of the
+case in bench/models.ts (BENCH_CASES); progress and the parameter-count check go to stderr.
+
+`--device cuda` runs on the first CUDA GPU (the GPU run kit's anchor, scripts/gpu/README.md): the
+timed region starts and ends with torch.cuda.synchronize(), since CUDA kernels run
+asynchronously; cuDNN's autotuner stays at PyTorch's default (off). `--batch-sizes` times each
+selected case at each of these B (ascending) instead of its own; after a B that runs out of GPU
+memory the case's larger B are recorded as not run ("error": "skipped: B=… ran out of memory").
 
 What each model mirrors (layer shapes and parameter counts as the tfjs models):
 
@@ -425,15 +432,24 @@ def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y:
     opt.step()
 
 
-def measure(case: Case, warmup: int, reps: int) -> dict:
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(
+    case: Case, warmup: int, reps: int, device: torch.device, batch_size: int | None = None
+) -> dict:
+    b = batch_size if batch_size is not None else case.batch_size
     result: dict = {
         "model": case.name,
-        "batchSize": case.batch_size,
+        "batchSize": b,
         "msPerStep": None,
         "params": None,
+        "device": str(device),
     }
     try:
-        model = case.build()
+        model = case.build().to(device)
         model.train()
         trainable, total = param_counts(model)
         result["params"] = trainable
@@ -445,22 +461,63 @@ def measure(case: Case, warmup: int, reps: int) -> dict:
             file=sys.stderr,
         )
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
-        x, y = case.inputs(case.batch_size)
+        x, y = (t.to(device) for t in case.inputs(b))
         for _ in range(warmup):
             train_step(model, opt, x, y)
+        synchronize(device)
         t0 = time.perf_counter()
         for _ in range(reps):
             train_step(model, opt, x, y)
+        synchronize(device)
         result["msPerStep"] = (time.perf_counter() - t0) * 1000 / reps
         print(
-            f"{case.name}: B {case.batch_size}, {result['msPerStep']:.1f} ms/step"
-            f" ({reps} steps after {warmup} warm-up)",
+            f"{case.name}: B {b}, {result['msPerStep']:.1f} ms/step"
+            f" ({reps} steps after {warmup} warm-up, {device})",
             file=sys.stderr,
         )
     except Exception as e:  # recorded per case, the other cases still run
         result["error"] = f"{type(e).__name__}: {e}".split("\n")[0]
-        print(f"{case.name}: error {result['error']}", file=sys.stderr)
+        print(f"{case.name}: B {b}: error {result['error']}", file=sys.stderr)
+    finally:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
     return result
+
+
+def batch_sizes_arg(text: str) -> list[int]:
+    """`--batch-sizes`: comma-separated integers >= 1, ascending."""
+    try:
+        sizes = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--batch-sizes: integers expected, got {text!r}")
+    if not sizes or any(b < 1 for b in sizes) or sizes != sorted(set(sizes)):
+        raise argparse.ArgumentTypeError(
+            f"--batch-sizes: distinct ascending integers >= 1 expected, got {text!r}"
+        )
+    return sizes
+
+
+def measure_sizes(case: Case, sizes: list[int], warmup: int, reps: int, device) -> list[dict]:
+    """`case` at each B in `sizes`; B above one that ran out of memory is not run."""
+    out: list[dict] = []
+    for b in sizes:
+        if out and "out of memory" in (out[-1].get("error") or ""):
+            out.append(
+                {
+                    "model": case.name,
+                    "batchSize": b,
+                    "msPerStep": None,
+                    "params": None,
+                    "device": str(device),
+                    "error": f"skipped: B={out[-1]['batchSize']} ran out of memory",
+                }
+            )
+            continue
+        if out and out[-1].get("error", "").startswith("skipped"):
+            out.append({**out[-1], "batchSize": b})
+            continue
+        out.append(measure(case, warmup, reps, device, b))
+    return out
 
 
 def main() -> None:
@@ -468,8 +525,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, required=True, help="torch.set_num_threads")
     parser.add_argument("--reps", type=int, required=True, help="timed steps per case")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    parser.add_argument("--only", default=None, help="run the cases whose name contains this")
+    parser.add_argument("--only", default=None, help="run the cases whose name contains this (alternatives separated by |)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run")
+    parser.add_argument(
+        "--batch-sizes",
+        type=batch_sizes_arg,
+        default=None,
+        help="time every selected case at each of these B (comma-separated, ascending)",
+    )
     args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch.cuda.is_available() is False on this machine")
+    device = torch.device(args.device)
 
     torch.set_num_threads(args.threads)
     try:
@@ -477,10 +544,19 @@ def main() -> None:
     except RuntimeError as e:  # only allowed before any inter-op parallel work
         print(f"set_num_interop_threads(1) failed: {e}", file=sys.stderr)
     torch.manual_seed(0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", file=sys.stderr)
+    gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {device}{gpu}",
+        file=sys.stderr,
+    )
 
-    cases = [c for c in CASES if args.only is None or args.only in c.name]
-    results = [measure(c, args.warmup, args.reps) for c in cases]
+    cases = [c for c in CASES if args.only is None or any(o in c.name for o in args.only.split("|"))]
+    if args.batch_sizes is None:
+        results = [measure(c, args.warmup, args.reps, device) for c in cases]
+    else:
+        results = [
+            r for c in cases for r in measure_sizes(c, args.batch_sizes, args.warmup, args.reps, device)
+        ]
     print(json.dumps(results))
 
 
