@@ -91,3 +91,13 @@ export {
 
 // Atomic file writes
 export { atomicWrite } from "./atomic";
+
+// Committed GPU runs of the run kit (docs/gpu-runs/)
+export {
+  DEFAULT_GPU_RUNS_DIR,
+  gpuThroughput,
+  loadGpuRuns,
+  throughputRatio,
+  type GpuRun,
+  type GpuThroughputPoint,
+} from "./gpu-runs";

@@ -14,16 +14,16 @@
  * 4. `filterGrads`: the gap CNN at B = 1024 and EfficientNet-B0 at B = 256 with
  *    tfjs-backend-webgpu's own filter gradients against batchwise's
  *    (lib/backend/kernels/webgpu.ts), side by side;
- * 4b. `batchSweep`: Adam steps of EfficientNet-B0 32×32×3 and the two CNNs at B = 64, 128, …
+ * 5. `batchSweep`: Adam steps of EfficientNet-B0 32×32×3 and the two CNNs at B = 64, 128, …
  *    doubling up to the largest batch that fits (the first B whose step raises or leaves a
  *    WebGPU validation or out-of-memory error ends a model's sweep), its per-model time budget,
  *    or a cap; examples/s per B;
- * 5. `efficientNetLamb`: EfficientNet-B0 + LAMB at B = 64, 256, 1024 (32×32×3) and the
+ * 6. `efficientNetLamb`: EfficientNet-B0 + LAMB at B = 64, 256, 1024 (32×32×3) and the
  *    B=1024/B=64 ratio of examples/s (the seed's GPU: about 3.9×);
- * 6. `mainJobQuick`: the main job's quick configuration, training phase — the machine table
+ * 7. `mainJobQuick`: the main job's quick configuration, training phase — the machine table
  *    (machine.json, K = 1: one GPU), then B = 64 against goodput with the live noise scale;
  *    the run log goes to runlog.json (the report needs nodejs-polars, which the kit leaves out);
- * 7. `notebook4`: notebook 4's comparison — EfficientNet-B0 + LAMB at the seed's batch sizes
+ * 8. `notebook4`: notebook 4's comparison — EfficientNet-B0 + LAMB at the seed's batch sizes
  *    and learning rates (64 at 1e-3 for 3T with a snapshot at T, 1024 at 7e-3 for T), training
  *    and validation accuracy at equal training time, on Fashion-MNIST (CIFAR-10 is not
  *    vendored); T from `--notebook4-seconds` (default 20), shortened to fit `--limit`.
