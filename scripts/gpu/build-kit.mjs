@@ -10,6 +10,7 @@
 //   app/data/            a Fashion-MNIST subset (the main job's quick sizes), IDX gzip;
 //                        left out with --no-data (run-kit.sh --data names the files then)
 //   lib/libvulkan.so.1   the Vulkan loader (Debian package libvulkan1)
+//   lib/libGLdispatch.so.0  what NVIDIA's Vulkan ICD links against (Debian package libglvnd0)
 //   run-kit.sh           scripts/gpu/run-kit.sh
 //
 //   scripts/gpu/build-kit [--out build/gpu-kit.tar.gz] [--xz] [--no-data]
@@ -172,27 +173,32 @@ copyFileSync(join(nodeX, "package", "bin", "node"), join(stage, "node", "bin", "
 sh("chmod", ["+x", join(stage, "node", "bin", "node")]);
 sh("strip", [join(stage, "node", "bin", "node")]);
 
-// 5. The Vulkan loader from Debian's libvulkan1 (cached).
-const cachedDeb = () => readdirSync(cache).find((f) => /^libvulkan1_.*_amd64\.deb$/.test(f));
-if (cachedDeb() == null) {
-  log("fetching Debian's libvulkan1 (apt-get download)");
-  const r = spawnSync("apt-get", ["download", "libvulkan1:amd64"], {
-    cwd: cache,
-    encoding: "utf8",
-  });
-  if (r.status !== 0) {
-    sh("apt-get", ["update", "-qq"]);
-    sh("apt-get", ["download", "libvulkan1:amd64"], { cwd: cache });
+// 5. The Vulkan loader (Debian's libvulkan1) and the GL dispatch library NVIDIA's Vulkan ICD
+// (libGLX_nvidia.so.0) links against (Debian's libglvnd0), cached. A bare H200 machine of the
+// device tool had neither: with the loader alone Dawn found no adapter (2026-12-04).
+function debLibrary(pkg, pattern, as) {
+  const re = new RegExp(`^${pkg}_.*_amd64\\.deb$`);
+  const cached = () => readdirSync(cache).find((f) => re.test(f));
+  if (cached() == null) {
+    log(`fetching Debian's ${pkg} (apt-get download)`);
+    const r = spawnSync("apt-get", ["download", `${pkg}:amd64`], { cwd: cache, encoding: "utf8" });
+    if (r.status !== 0) {
+      sh("apt-get", ["update", "-qq"]);
+      sh("apt-get", ["download", `${pkg}:amd64`], { cwd: cache });
+    }
   }
+  const deb = join(cache, cached());
+  const x = join(cache, `${pkg}-x`);
+  rmSync(x, { recursive: true, force: true });
+  sh("dpkg-deb", ["-x", deb, x]);
+  const dir = join(x, "usr", "lib", "x86_64-linux-gnu");
+  const so = readdirSync(dir).find((f) => pattern.test(f));
+  if (so == null) fail(`no ${pattern} in ${deb}`);
+  copyFileSync(join(dir, so), join(stage, "lib", as));
+  return so;
 }
-const deb = join(cache, cachedDeb());
-const vkX = join(cache, "vk-x");
-rmSync(vkX, { recursive: true, force: true });
-sh("dpkg-deb", ["-x", deb, vkX]);
-const vkLib = join(vkX, "usr", "lib", "x86_64-linux-gnu");
-const so = readdirSync(vkLib).find((f) => /^libvulkan\.so\.1\.\d/.test(f));
-if (so == null) fail(`no libvulkan.so.1.* in ${deb}`);
-copyFileSync(join(vkLib, so), join(stage, "lib", "libvulkan.so.1"));
+const so = debLibrary("libvulkan1", /^libvulkan\.so\.1\.\d/, "libvulkan.so.1");
+const glvnd = debLibrary("libglvnd0", /^libGLdispatch\.so\.0\.\d/, "libGLdispatch.so.0");
 
 // 6. The run script, then one archive.
 copyFileSync(join(root, "scripts", "gpu", "run-kit.sh"), join(stage, "run-kit.sh"));
@@ -208,6 +214,7 @@ writeFileSync(
         encoding: "utf8",
       }).stdout.trim(),
       vulkanLoader: so,
+      glDispatch: glvnd,
       fashionMnist: args["no-data"] ? null : { train: TRAIN_SUBSET, test: TEST_SUBSET },
     },
     null,

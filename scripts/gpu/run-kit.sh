@@ -6,8 +6,8 @@
 #
 # Given the archive, unpacks it to a temporary folder first (tar, or Python's tarfile where tar
 # cannot read xz); run from inside an unpacked kit, uses that. Finds the NVIDIA Vulkan ICD
-# (VK_DRIVER_FILES, else the usual places), puts the kit's Vulkan loader on the library path when
-# the system has none, and runs app/checks.js under `timeout` (--limit, default 540 s), writing
+# (VK_DRIVER_FILES, else the usual places), puts the kit's Vulkan loader and GL dispatch library
+# on the library path when the system lacks either, and runs app/checks.js under `timeout` (--limit, default 540 s), writing
 # DIR/results.json, DIR/checks.log and, from the main job's step, DIR/machine.json and
 # DIR/runlog.json (DIR defaults to $OUT when set, else ./kit-results). Without a WebGPU adapter
 # the checks stop at once (exit 3) instead of timing the CPU. Then, where python3 has PyTorch
@@ -51,7 +51,10 @@ if [ -z "${VK_DRIVER_FILES:-}" ]; then
   f="$(find /usr /etc /opt -name 'nvidia_icd*.json' 2>/dev/null | head -n 1)"
   [ -n "$f" ] && export VK_DRIVER_FILES="$f"
 fi
-if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; then
+# The kit's loader and GL dispatch library where the system lacks either (NVIDIA's Vulkan ICD,
+# libGLX_nvidia.so.0, links against libGLdispatch.so.0).
+if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' ||
+  ! ldconfig -p 2>/dev/null | grep -q 'libGLdispatch\.so\.0'; then
   export LD_LIBRARY_PATH="$kit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 export BATCHWISE_BUILD_DIR="$kit/app"
