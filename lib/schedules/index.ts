@@ -117,3 +117,12 @@ export {
   type GoodputScheduleState,
   type ThroughputCurvePoint,
 } from "./goodput";
+
+// Seesaw: a learning-rate decay run as a batch ramp (Meterez et al. 2025)
+export {
+  seesawAt,
+  seesawEquivalence,
+  seesawSchedule,
+  type SeesawOptions,
+  type StepDecay,
+} from "./seesaw";

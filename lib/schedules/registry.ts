@@ -18,6 +18,7 @@ import { padaDampSchedule } from "./padadamp";
 import { radaDampSchedule } from "./radadamp";
 import { noiseScaleSchedule } from "./noise-scale";
 import { goodputSchedule } from "./goodput";
+import { seesawSchedule } from "./seesaw";
 import { BatchSchedule, ScheduleConfigError } from "./types";
 
 /** What a schedule may need to know about the run when it is built. */
@@ -277,6 +278,35 @@ export const SCHEDULES = {
       })
       .strict(),
     build: (p, ctx) => cbsWarmupSchedule(p, ctx),
+  }),
+  seesaw: scheduleEntry({
+    summary:
+      "Seesaw (Meterez et al. 2025): a cosine or linear learning-rate decay over decayEpochs at B = initialBatchSize, run as a batch ramp — where the rate would fall by growth, B grows by growth and the rate falls by its square root, up to maxBatchSize (initialBatchSize, maxBatchSize, decayEpochs, shape=cosine|linear, finalFactor=0.1, growth=2)",
+    schema: z
+      .object({
+        initialBatchSize: intParam,
+        maxBatchSize: intParam,
+        decayEpochs: numParam,
+        shape: z.enum(["cosine", "linear"]).optional(),
+        finalFactor: numParam.optional(),
+        growth: numParam.optional(),
+      })
+      .strict(),
+    build: (p, ctx) => {
+      if (!(p.decayEpochs > 0)) {
+        throw new ScheduleConfigError(`decayEpochs must be > 0, got ${p.decayEpochs}`);
+      }
+      return seesawSchedule({
+        initialBatchSize: p.initialBatchSize,
+        maxBatchSize: p.maxBatchSize,
+        base: {
+          totalExamples: Math.max(1, Math.round(p.decayEpochs * ctx.datasetSize)),
+          ...(p.shape !== undefined ? { shape: p.shape } : {}),
+          ...(p.finalFactor !== undefined ? { finalFactor: p.finalFactor } : {}),
+        },
+        ...(p.growth !== undefined ? { growth: p.growth } : {}),
+      });
+    },
   }),
 } satisfies Record<string, ScheduleEntry>;
 

@@ -24,6 +24,7 @@ test("the registry lists every schedule and rule", () => {
     "noise-scale",
     "goodput",
     "cbs-warmup",
+    "seesaw",
   ]);
   assert.deepEqual(LR_RULE_NAMES, ["none", "linear", "sqrt", "power", "adascale"]);
 });
