@@ -185,6 +185,56 @@ export function adaScaleRule(): LrRule {
 }
 
 /**
+ * The optimal learning rate of an Adam-style optimizer at batch size B relative to its peak
+ * ε_max, by the "surge" law of Li et al. 2024 (arXiv:2405.14578, §3, the sign-of-gradient
+ * analysis): `ε_opt(B)/ε_max = 1 / (½·(√(B_noise/B) + √(B/B_noise)))`. It rises as
+ * 2·√(B/B_noise) for B ≪ B_noise (square-root scaling), peaks at B = B_noise and falls as
+ * 2·√(B_noise/B) above it; symmetric in log B about B_noise.
+ *
+ * @param batchSize - B > 0.
+ * @param bNoise - B_noise > 0 (B_simple from the estimator is the usual stand-in).
+ * @returns A value in (0, 1], 1 exactly at B = B_noise.
+ * @throws ScheduleConfigError naming B or B_noise when not finite and > 0.
+ * @example surgeOptimalLr(100, 100) // 1
+ */
+export function surgeOptimalLr(batchSize: number, bNoise: number): number {
+  requireNumber("batchSize", batchSize, 0);
+  requireNumber("bNoise", bNoise, 0);
+  return 2 / (Math.sqrt(bNoise / batchSize) + Math.sqrt(batchSize / bNoise));
+}
+
+/**
+ * The surge rule's factor for B relative to B_0: ε_opt(B)/ε_opt(B_0) ({@link surgeOptimalLr})
+ * with the current B_noise; without an estimate (B_noise unknown, the B_noise → ∞ limit) the
+ * square-root factor √(B/B_0).
+ * @example surgeScaling(400, 100, 1e9) // ≈ 2 (the square-root limit)
+ */
+export function surgeScaling(
+  batchSize: number,
+  baseBatchSize: number,
+  bNoise: number | null,
+): number {
+  if (bNoise == null || !Number.isFinite(bNoise) || bNoise <= 0) {
+    return sqrtScaling(batchSize, baseBatchSize);
+  }
+  return surgeOptimalLr(batchSize, bNoise) / surgeOptimalLr(baseBatchSize, bNoise);
+}
+
+/**
+ * The surge rule as an {@link LrRule} (Li et al. 2024): factor {@link surgeScaling} with
+ * B_noise = the estimator's B_simple in `obs.noise` (√(B/B_0) before there is one). For Adam-
+ * style optimizers; it turns the learning rate down once B passes B_noise, where the linear
+ * and square-root rules keep raising it.
+ * @returns The rule named "surge".
+ */
+export function surgeRule(): LrRule {
+  return {
+    name: "surge",
+    factor: (b, b0, obs) => surgeScaling(b, b0, obs.noise?.bSimple ?? null),
+  };
+}
+
+/**
  * No scaling as an {@link LrRule}: factor 1 at every batch size (the baseline).
  * @returns The rule named "none".
  * @example noLrRule().factor(512, 128, obs) // 1

@@ -13,7 +13,15 @@ import { constantSchedule } from "./constant";
 import { gdSchedule } from "./gd";
 import { geoDampLRSchedule, geoDampSchedule } from "./geodamp";
 import { linearSchedule } from "./linear";
-import { adaScaleRule, linearRule, LrRule, noLrRule, powerRule, sqrtRule } from "./lr-rules";
+import {
+  adaScaleRule,
+  linearRule,
+  LrRule,
+  noLrRule,
+  powerRule,
+  sqrtRule,
+  surgeRule,
+} from "./lr-rules";
 import { padaDampSchedule } from "./padadamp";
 import { radaDampSchedule } from "./radadamp";
 import { noiseScaleSchedule } from "./noise-scale";
@@ -330,6 +338,11 @@ export const LR_RULES = {
     z.object({}).strict(),
     () => adaScaleRule(),
     "AdaScale gain from the noise-scale estimate (1 without one)",
+  ),
+  surge: lrRuleEntry(
+    z.object({}).strict(),
+    () => surgeRule(),
+    "Adam's surge law (Li et al. 2024): lr rises as √B below B_noise, peaks at B = B_noise, falls above (B_noise = the B_simple estimate; √B without one)",
   ),
 } satisfies Record<string, LrRuleEntry>;
 

@@ -26,7 +26,7 @@ test("the registry lists every schedule and rule", () => {
     "cbs-warmup",
     "seesaw",
   ]);
-  assert.deepEqual(LR_RULE_NAMES, ["none", "linear", "sqrt", "power", "adascale"]);
+  assert.deepEqual(LR_RULE_NAMES, ["none", "linear", "sqrt", "power", "adascale", "surge"]);
 });
 
 test("createSchedule parses CLI strings and builds the schedule", () => {
