@@ -3,9 +3,12 @@
  *
  * Order tried by `initBackend("auto")`:
  * 1. `tensorflow-gpu`, then `tensorflow`: TensorFlow's own C++ kernels through the binding of
- *    `@tensorflow/tfjs-node-gpu` / `@tensorflow/tfjs-node`, built by `npm run setup:native`
- *    against the libraries of TensorFlow's pip wheel (see `scripts/setup-native.mjs`); the
- *    packages' own install script, which downloads libtensorflow, is disabled in package.json.
+ *    `@tensorflow/tfjs-node-gpu` / `@tensorflow/tfjs-node`, built by `npm run setup:native
+ *    -- --gpu` / `npm run setup:native` against the libraries of TensorFlow's pip wheels (the
+ *    CUDA-capable `tensorflow`, the CPU-only `tensorflow-cpu`; see `scripts/setup-native.mjs`);
+ *    the packages' own install script, which downloads libtensorflow, is disabled in
+ *    package.json. Where no CUDA GPU can be present ({@link cudaDeviceVisible}) the order is
+ *    `tensorflow`, then `tensorflow-gpu` (the CUDA build then runs on its CPU kernels).
  * 2. `webgpu` (`@tensorflow/tfjs-backend-webgpu` on the `webgpu` npm package, Google's Dawn,
  *    when a Vulkan, Metal or D3D12 adapter exists; probed quietly first, see
  *    `lib/backend/webgpu-probe.ts`).
@@ -53,7 +56,10 @@ export interface BackendInfo {
   threads: number;
   /** Whether batchwise's kernel pack is registered (wasm only). */
   kernelPack: boolean;
-  /** What runs the kernels, when known: `TensorFlow 2.20.0`, `TensorFlow 2.20.0, GPU`. */
+  /**
+   * What runs the kernels, when known: `TensorFlow 2.20.0`, `TensorFlow 2.20.0, CUDA GPU`,
+   * `TensorFlow 2.20.0, no CUDA GPU: running on CPU` (the CUDA build without a GPU).
+   */
   detail?: string;
 }
 
@@ -82,6 +88,50 @@ function wasmDistDir(): string {
     path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") +
     path.sep
   );
+}
+
+/** Whether a CUDA GPU can be visible to TensorFlow here ({@link cudaDeviceVisible}). */
+export interface CudaVisibility {
+  visible: boolean;
+  /** Why no CUDA GPU can be used (absent when `visible`). */
+  reason?: string;
+}
+
+/**
+ * Whether this machine can show TensorFlow a CUDA GPU, decided without loading anything: an
+ * NVIDIA kernel driver (`/proc/driver/nvidia/version` or `/dev/nvidiactl`; WSL2's `/dev/dxg`)
+ * must exist, and `CUDA_VISIBLE_DEVICES` must not hide every device (empty, or starting with
+ * `-1`). False means TensorFlow's CUDA platform could only fail (`cuInit`), so
+ * `tensorflow-gpu` starts on its CPU kernels without trying it, and `auto` prefers the
+ * `tensorflow` build. True does not promise a usable GPU: the backend's detail says whether
+ * TensorFlow placed ops on one.
+ *
+ * @param env the environment to read (default `process.env`).
+ * @param exists the file test (default `fs.existsSync`; tests pass their own).
+ */
+export function cudaDeviceVisible(
+  env: NodeJS.ProcessEnv = process.env,
+  exists: (p: string) => boolean = fs.existsSync,
+): CudaVisibility {
+  if (!["/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg"].some((p) => exists(p)))
+    return { visible: false, reason: "no NVIDIA driver (no /proc/driver/nvidia, /dev/nvidiactl)" };
+  const cvd = env.CUDA_VISIBLE_DEVICES;
+  if (cvd != null && (cvd.trim() === "" || cvd.trim().startsWith("-1")))
+    return { visible: false, reason: `CUDA_VISIBLE_DEVICES='${cvd}' hides every GPU` };
+  return { visible: true };
+}
+
+/**
+ * The order `initBackend("auto")` tries: {@link BACKEND_NAMES} where a CUDA GPU can be seen;
+ * else `tensorflow` before `tensorflow-gpu` (the CPU wheel's build is the one made for a CPU).
+ */
+export function autoBackendOrder(cuda: CudaVisibility = cudaDeviceVisible()): BackendName[] {
+  if (cuda.visible) return [...BACKEND_NAMES];
+  return [
+    "tensorflow",
+    "tensorflow-gpu",
+    ...BACKEND_NAMES.filter((n) => n !== "tensorflow" && n !== "tensorflow-gpu"),
+  ];
 }
 
 /** The npm package whose binding a native backend loads. */
@@ -120,8 +170,14 @@ async function tryNode(name: "tensorflow" | "tensorflow-gpu"): Promise<string> {
     );
   }
   // TensorFlow's C++ logging (oneDNN and CPU-feature notices) to warnings and above, unless
-  // the user chose a level.
+  // the user chose a level. Both settings here are read when the library loads.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= "1";
+  // The CUDA build where no CUDA GPU can be seen: creating the context would initialise
+  // TensorFlow's CUDA platform, which can only fail there and logs that as an error (`failed
+  // call to cuInit`). Restricting TensorFlow's device factories to CPU skips exactly that; a
+  // user's own TF_ENABLED_DEVICE_TYPES wins.
+  if (name === "tensorflow-gpu" && !cudaDeviceVisible().visible)
+    process.env.TF_ENABLED_DEVICE_TYPES ??= "CPU";
   // Loading the package registers the 'tensorflow' backend as a side effect.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(pkg);
@@ -134,7 +190,9 @@ async function tryNode(name: "tensorflow" | "tensorflow-gpu"): Promise<string> {
     binding?: { TF_Version?: string };
     isUsingGpuDevice?: boolean;
   };
-  return `TensorFlow ${b.binding?.TF_Version ?? "?"}${b.isUsingGpuDevice ? ", GPU" : ""}`;
+  const version = `TensorFlow ${b.binding?.TF_Version ?? "?"}`;
+  if (b.isUsingGpuDevice) return `${version}, CUDA GPU`;
+  return name === "tensorflow-gpu" ? `${version}, no CUDA GPU: running on CPU` : version;
 }
 
 /**
@@ -215,7 +273,7 @@ export async function initBackend(
     throw new BackendError(`threads: must be an integer >= 1, got ${threads}`);
   }
   if (current != null && (resolved === "auto" || resolved === current.name)) return current;
-  const order: BackendName[] = resolved === "auto" ? [...BACKEND_NAMES] : [resolved];
+  const order: BackendName[] = resolved === "auto" ? autoBackendOrder() : [resolved];
   const failures: string[] = [];
   for (const name of order) {
     try {
@@ -256,7 +314,8 @@ export function currentBackend(): BackendInfo | null {
 
 /**
  * One line describing the backend, for logs: `backend: wasm (batchwise kernel pack, 1 thread)`,
- * `backend: tensorflow (TensorFlow 2.20.0)`.
+ * `backend: tensorflow (TensorFlow 2.20.0)`, `backend: tensorflow-gpu (TensorFlow 2.20.0, no
+ * CUDA GPU: running on CPU)`.
  */
 export function describeBackend(info: BackendInfo): string {
   const extra: string[] = [];

@@ -1,7 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import {
+  autoBackendOrder,
+  cudaDeviceVisible,
   describeBackend,
   initBackend,
   nativeBackendBuilt,
@@ -30,9 +34,37 @@ test("resolveBackendChoice: explicit, then BATCHWISE_BACKEND, then auto; unknown
   }
 });
 
-test("auto picks tensorflow when npm run setup:native has built it, else wasm with the kernel pack", async () => {
+test("cudaDeviceVisible: an NVIDIA driver and CUDA_VISIBLE_DEVICES not hiding every GPU; auto's order follows", () => {
+  const driver = (p: string) => p === "/dev/nvidiactl";
+  const none = () => false;
+  assert.deepEqual(cudaDeviceVisible({}, driver), { visible: true });
+  assert.deepEqual(cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: "0,1" }, driver), { visible: true });
+  assert.match(cudaDeviceVisible({}, none).reason ?? "", /^no NVIDIA driver/);
+  for (const hidden of ["", "-1", " -1,0"]) {
+    const v = cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: hidden }, driver);
+    assert.equal(v.visible, false, `CUDA_VISIBLE_DEVICES='${hidden}'`);
+    assert.match(v.reason ?? "", /^CUDA_VISIBLE_DEVICES='.*' hides every GPU$/);
+  }
+  assert.deepEqual(autoBackendOrder({ visible: true }), [
+    "tensorflow-gpu",
+    "tensorflow",
+    "webgpu",
+    "wasm",
+    "cpu",
+  ]);
+  assert.deepEqual(autoBackendOrder({ visible: false }), [
+    "tensorflow",
+    "tensorflow-gpu",
+    "webgpu",
+    "wasm",
+    "cpu",
+  ]);
+});
+
+test("auto picks the native build for this machine (CUDA build first only with a CUDA GPU), else wasm with the kernel pack", async () => {
   const info = await initBackend("auto");
-  if (nativeBackendBuilt("tensorflow-gpu")) {
+  const gpuBuilt = nativeBackendBuilt("tensorflow-gpu");
+  if (gpuBuilt && (cudaDeviceVisible().visible || !nativeBackendBuilt("tensorflow"))) {
     assert.equal(info.name, "tensorflow-gpu");
   } else if (nativeBackendBuilt("tensorflow")) {
     assert.equal(info.name, "tensorflow");
@@ -53,6 +85,38 @@ test("auto picks tensorflow when npm run setup:native has built it, else wasm wi
     assert.ok(kernelPackRegistered());
     assert.equal(describeBackend(info), "backend: wasm (batchwise kernel pack, 1 thread)");
   }
+});
+
+test("tensorflow-gpu start-up prints one line naming the backend and the device, and no CUDA errors without a GPU", (t) => {
+  if (!nativeBackendBuilt("tensorflow-gpu")) {
+    t.skip("tensorflow-gpu backend not built (npm run setup:native -- --gpu)");
+    return;
+  }
+  // A fresh process (it loads TensorFlow's CUDA build) with no TensorFlow settings of the user's.
+  const env = { ...process.env };
+  delete env.TF_CPP_MIN_LOG_LEVEL;
+  delete env.TF_ENABLED_DEVICE_TYPES;
+  const script = `const b = require("./lib/backend"); const tf = require("@tensorflow/tfjs-core");
+    b.initBackend("tensorflow-gpu").then((info) => {
+      tf.matMul(tf.ones([8, 8]), tf.ones([8, 8])).dataSync();
+      console.log(b.describeBackend(info));
+    });`;
+  const root = path.join(__dirname, "..", "..");
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stderr);
+  if (cudaDeviceVisible().visible) {
+    assert.match(r.stdout, /^backend: tensorflow-gpu \(TensorFlow \d+\.\d+\.\d+, (no )?CUDA GPU/);
+    return;
+  }
+  assert.equal(
+    r.stdout,
+    `backend: tensorflow-gpu (TensorFlow ${r.stdout.match(/TensorFlow (\S+),/)?.[1]}, no CUDA GPU: running on CPU)\n`,
+  );
+  assert.equal(r.stderr, "", "nothing on stderr (no CUDA loader messages)");
 });
 
 test("forcing a backend that cannot load is a BackendError naming it and the set-up command", async () => {
