@@ -11,6 +11,7 @@ export default tseslint.config(
       "asm/",
       "scratch/",
       ".venv/",
+      ".venv-gpu/",
       "**/*.ipynb",
       "coverage/",
     ],

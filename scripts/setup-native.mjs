@@ -1,26 +1,41 @@
 #!/usr/bin/env node
-// npm run setup:native [-- --gpu] [-- --torch]
+// npm run setup:native [-- --gpu [--cuda-libs auto|yes|no]] [-- --torch] [-- --quiet]
+//                      [-- --python PYTHON]
 //
-// Builds the native `tensorflow` backend: tfjs-node's binding (its C++ sources ship in the
-// @tensorflow/tfjs-node npm package) compiled against the TensorFlow C library that
-// TensorFlow's own pip wheel carries, instead of the libtensorflow 2.9.1 archive that
-// tfjs-node's install script downloads (which fails offline, and is CUDA 11.2 only).
+// Builds a native backend: tfjs-node's binding (its C++ sources ship in the npm package)
+// compiled against the TensorFlow C library that TensorFlow's own pip wheel carries, instead
+// of the libtensorflow 2.9.1 archive that tfjs-node's install script downloads (which fails
+// offline, and is CUDA 11.2 only). Two builds, side by side, neither touching the other:
 //
-//   1. a project-local virtual environment (.venv, or $BATCHWISE_VENV) with the pinned wheel
-//      (tensorflow-cpu; with --gpu, tensorflow[and-cuda] for CUDA 12, which replaces it);
+//   build        npm package                 wheel                   venv ($env)
+//   (default)    @tensorflow/tfjs-node       tensorflow-cpu==2.20.0  .venv ($BATCHWISE_VENV)
+//   --gpu        @tensorflow/tfjs-node-gpu   tensorflow==2.20.0      .venv-gpu ($BATCHWISE_GPU_VENV)
+//
+// giving the backends `tensorflow` and `tensorflow-gpu`. The CUDA-capable `tensorflow` wheel
+// runs on its CPU kernels where there is no NVIDIA GPU (start-up says so in one line), so the
+// --gpu build is built and tested on CPU machines too (CI does). Steps:
+//
+//   1. the build's virtual environment with its pinned wheel; with --gpu also the wheel's
+//      `and-cuda` extra (the CUDA 12 / cuDNN 9 libraries from PyPI, ≈ 4 GB, pinned in
+//      PINS.cudaLibs) when `--cuda-libs yes`, or `auto` (the default) and nvidia-smi lists a
+//      GPU; CPU machines do without them;
 //   2. checks that the wheel's shared libraries export every TF_*/TFE_* function the binding
 //      calls (nm -D), and names the missing ones if not;
 //   3. lays out deps/include and deps/lib inside the npm package as symbolic links into the
-//      wheel (no copies; libtensorflow.so -> libtensorflow_cc.so.2), where binding.gyp looks;
-//   4. compiles the addon with npm's own node-gyp against this Node's headers (offline);
+//      wheel (no copies; libtensorflow.so -> libtensorflow_cc.so.2), where binding.gyp looks,
+//      and deps/nvidia -> the venv's nvidia/ when the CUDA libraries are there (the wheel's
+//      libraries find them by RUNPATH $ORIGIN/../nvidia/*/lib, and $ORIGIN is deps/lib);
+//   4. compiles the addon with npm's own node-gyp against this Node's headers (offline), into
+//      the package's lib/napi-v8 (each package has its own build/ and stamp);
 //   5. loads it in a fresh Node, runs one op, and prints the backend it enables.
 //
-// With --torch it also installs PyTorch (pinned, CPU) into the same environment, for the
-// PyTorch rows of bench/step.ts.
+// With --torch it also installs PyTorch (pinned, CPU) into the CPU build's environment, for
+// the PyTorch rows of bench/step.ts (not with --gpu).
 //
 // Idempotent: each step is skipped when its result is already there (the addon is rebuilt
-// when the wheel, tfjs-node or Node version changes; a stamp records them). `npm install`
-// alone does not need any of this: without the addon batchwise falls back to wasm.
+// when the wheel, its location, tfjs-node or Node version changes; a stamp records them).
+// `npm install` alone does not need any of this: without the addon batchwise falls back to
+// wasm.
 import { spawnSync } from "node:child_process";
 import {
   existsSync,
@@ -40,7 +55,25 @@ import { setupTools } from "./setup-common.mjs";
 /** Pinned versions: the wheels, and the npm packages whose binding is built. */
 export const PINS = {
   tensorflowCpu: "tensorflow-cpu==2.20.0",
-  tensorflowGpu: "tensorflow[and-cuda]==2.20.0",
+  tensorflowGpu: "tensorflow==2.20.0",
+  /**
+   * The `and-cuda` extra of tensorflow 2.20.0, each at the lower bound that wheel declares
+   * (the CUDA 12.5 / cuDNN 9.3 it was built with); installed only for a GPU (step 1).
+   */
+  cudaLibs: [
+    "nvidia-cublas-cu12==12.5.3.2",
+    "nvidia-cuda-cupti-cu12==12.5.82",
+    "nvidia-cuda-nvcc-cu12==12.5.82",
+    "nvidia-cuda-nvrtc-cu12==12.5.82",
+    "nvidia-cuda-runtime-cu12==12.5.82",
+    "nvidia-cudnn-cu12==9.3.0.75",
+    "nvidia-cufft-cu12==11.2.3.61",
+    "nvidia-curand-cu12==10.3.6.82",
+    "nvidia-cusolver-cu12==11.6.3.83",
+    "nvidia-cusparse-cu12==12.5.1.3",
+    "nvidia-nccl-cu12==2.25.1",
+    "nvidia-nvjitlink-cu12==12.5.82",
+  ],
   torch: "torch==2.13.0",
   tfjsNode: "4.22.0",
 };
@@ -48,24 +81,44 @@ export const PINS = {
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "package.json"));
 
-const { values: args } = parseArgs({
-  options: {
-    gpu: { type: "boolean", default: false },
-    torch: { type: "boolean", default: false },
-    python: { type: "string", default: process.env.PYTHON ?? "python3" },
-    quiet: { type: "boolean", default: false },
-  },
-});
+const USAGE =
+  "usage: npm run setup:native [-- --gpu [--cuda-libs auto|yes|no]] [-- --torch] [-- --quiet] [-- --python PYTHON]";
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      gpu: { type: "boolean", default: false },
+      "cuda-libs": { type: "string", default: "auto" },
+      torch: { type: "boolean", default: false },
+      python: { type: "string", default: process.env.PYTHON ?? "python3" },
+      quiet: { type: "boolean", default: false },
+    },
+  }));
+} catch (e) {
+  // node:util's messages name the option (Unknown option '--gpus', Option '--python <value>'
+  // argument missing); add what is accepted.
+  process.stderr.write(`setup:native: error: ${e.message}
+${USAGE}
+`);
+  process.exit(2);
+}
 
 const { log, fail, run } = setupTools("setup:native", args.quiet);
 
-// 0. What to build. With an NVIDIA GPU and CUDA 12 the GPU wheel is offered, not chosen.
+// 0. What to build. With an NVIDIA GPU the CUDA build is offered, not chosen.
 const gpu = args.gpu;
-const pkgName = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
-if (!gpu && spawnSync("nvidia-smi", ["-L"], { encoding: "utf8" }).status === 0) {
-  log(
-    "an NVIDIA GPU is present: `npm run setup:native -- --gpu` builds the CUDA 12 backend instead",
+const cudaLibsArg = args["cuda-libs"];
+if (!["auto", "yes", "no"].includes(cudaLibsArg))
+  fail(`--cuda-libs: expected auto, yes or no, got '${cudaLibsArg}'`);
+if (cudaLibsArg !== "auto" && !gpu) fail("--cuda-libs: only with --gpu (the CUDA build)");
+if (args.torch && gpu)
+  fail(
+    "--torch: PyTorch goes into the CPU build's venv (bench/step.ts reads it); run `npm run setup:pytorch` without --gpu",
   );
+const pkgName = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
+const nvidiaGpu = spawnSync("nvidia-smi", ["-L"], { encoding: "utf8" }).status === 0;
+if (!gpu && nvidiaGpu) {
+  log("an NVIDIA GPU is present: `npm run setup:native -- --gpu` builds the CUDA backend too");
 }
 let pkgDir;
 try {
@@ -77,8 +130,14 @@ const pkgVersion = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")
 if (pkgVersion !== PINS.tfjsNode)
   fail(`${pkgName} is ${pkgVersion}, expected ${PINS.tfjsNode} (package.json pins it)`);
 
-// 1. The virtual environment and the wheel.
-const venv = resolve(root, process.env.BATCHWISE_VENV ?? ".venv");
+// 1. The virtual environment and the wheel. One venv per build: the two wheels both provide
+// the `tensorflow` package, so one venv cannot hold both builds' libraries.
+const cpuVenv = resolve(root, process.env.BATCHWISE_VENV ?? ".venv");
+const venv = gpu ? resolve(root, process.env.BATCHWISE_GPU_VENV ?? ".venv-gpu") : cpuVenv;
+if (gpu && venv === cpuVenv)
+  fail(
+    `BATCHWISE_GPU_VENV: ${venv} is the CPU build's venv; the CUDA build needs its own (its tensorflow wheel would replace tensorflow-cpu there)`,
+  );
 const py = join(venv, "bin", "python");
 if (!existsSync(py)) {
   log(`creating the virtual environment ${venv}`);
@@ -109,6 +168,23 @@ function ensureWheel(spec, dist, conflicting) {
 if (gpu) ensureWheel(PINS.tensorflowGpu, "tensorflow", "tensorflow-cpu");
 else ensureWheel(PINS.tensorflowCpu, "tensorflow-cpu", "tensorflow");
 if (args.torch) ensureWheel(PINS.torch, "torch");
+if (gpu) {
+  const want = cudaLibsArg === "yes" || (cudaLibsArg === "auto" && nvidiaGpu);
+  const missingLibs = want
+    ? PINS.cudaLibs.filter((spec) => installed(spec.split("==")[0]) !== spec.split("==")[1])
+    : [];
+  if (!want) {
+    log(
+      `${cudaLibsArg === "no" ? "--cuda-libs no" : "no NVIDIA GPU (nvidia-smi lists none)"}: the CUDA libraries (tensorflow's and-cuda extra) are not installed, the build runs on TensorFlow's CPU kernels; --cuda-libs yes installs them`,
+    );
+  } else if (missingLibs.length === 0) {
+    log(`the CUDA libraries (${PINS.cudaLibs.length} nvidia-* wheels) already installed`);
+  } else {
+    log(`installing the CUDA libraries (tensorflow's and-cuda extra, pinned) into ${venv}`);
+    const extra = PINS.tensorflowGpu.replace("==", "[and-cuda]==");
+    run(py, ["-m", "pip", "install", "-q", "--disable-pip-version-check", extra, ...PINS.cudaLibs]);
+  }
+}
 
 // Where the wheel put TensorFlow (without importing it: that takes seconds and logs).
 const tfDir = run(
@@ -158,19 +234,24 @@ log(
 );
 
 // 3. deps/include and deps/lib as links into the wheel (binding.gyp's include and link paths;
-// the addon's rpath is $ORIGIN/../../deps/lib).
+// the addon's rpath is $ORIGIN/../../deps/lib). The dynamic loader takes $ORIGIN of a library
+// from the path it opened, not the link's target, so the wheel's own RUNPATH entries
+// ($ORIGIN/../nvidia/cudnn/lib, ...) are looked up under deps/: deps/nvidia points at the
+// venv's CUDA libraries when they are installed.
 const deps = join(pkgDir, "deps");
+const nvidiaDir = join(dirname(tfDir), "nvidia");
 const links = [
   [join(deps, "include"), include],
   [join(deps, "lib", "libtensorflow.so"), libs.cc],
   [join(deps, "lib", "libtensorflow_cc.so.2"), libs.cc],
   [join(deps, "lib", "libtensorflow_framework.so"), libs.framework],
   [join(deps, "lib", "libtensorflow_framework.so.2"), libs.framework],
+  [join(deps, "nvidia"), existsSync(nvidiaDir) ? nvidiaDir : null],
 ];
 mkdirSync(join(deps, "lib"), { recursive: true });
 for (const [at, to] of links) {
   rmSync(at, { force: true, recursive: false });
-  symlinkSync(to, at);
+  if (to != null) symlinkSync(to, at);
 }
 
 // 4. Build, unless the stamp says this addon was built from the same inputs.
@@ -218,7 +299,8 @@ if (upToDate) {
   writeFileSync(stampFile, stamp);
 }
 
-// 5. Verify in a fresh process through batchwise's own backend selection.
+// 5. Verify in a fresh process through batchwise's own backend selection, with the user's
+// environment (so what it prints at start-up is what every run prints).
 const backendName = gpu ? "tensorflow-gpu" : "tensorflow";
 const check = spawnSync(
   process.execPath,
@@ -233,8 +315,12 @@ const check = spawnSync(
        console.log(b.describeBackend(info));
      });`,
   ],
-  { cwd: root, encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } },
+  { cwd: root, encoding: "utf8" },
 );
 if (check.status !== 0)
   fail(`the built addon does not load:\n${(check.stderr || check.stdout).slice(-3000)}`);
-log(`verified: ${check.stdout.trim()} — batchwise's auto backend choice now picks it`);
+const picks = gpu
+  ? "--backend tensorflow-gpu forces it; auto picks it first where a CUDA GPU is visible, else after the tensorflow build"
+  : "batchwise's auto backend choice now picks it";
+log(`verified: ${check.stdout.trim()} — ${picks}`);
+if (check.stderr.trim() !== "") log(`start-up also printed on stderr:\n${check.stderr.trimEnd()}`);
