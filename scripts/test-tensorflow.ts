@@ -1,12 +1,16 @@
 /**
- * npm run test:unit:tensorflow — the backend-independent tests (step, loop, micro-batch norms,
- * estimators on real gradients, checkpoints and resume, optimizers, models, the main job's
- * quick run, the native kernel pack) again on the native `tensorflow` backend.
- * Skips with a message when `npm run setup:native` has not built it, unless
- * BATCHWISE_REQUIRE_NATIVE=1 (CI), which makes that a failure.
+ * npm run test:unit:tensorflow [-- --gpu] — the backend-independent tests (step, loop,
+ * micro-batch norms, estimators on real gradients, checkpoints and resume, optimizers, models,
+ * the main job's quick run, the native kernel pack) again on a native backend: `tensorflow`
+ * (the tensorflow-cpu wheel's build, `npm run setup:native`), or with `--gpu`
+ * `tensorflow-gpu` (the CUDA-capable tensorflow wheel's build, `npm run setup:native --
+ * --gpu`; on its CPU kernels where there is no CUDA GPU).
+ * Skips with a message when that build is missing, unless BATCHWISE_REQUIRE_NATIVE=1 (CI),
+ * which makes that a failure.
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
+import { parseArgs } from "util";
 import { nativeBackendBuilt } from "../lib/backend";
 
 const root = path.join(__dirname, "..");
@@ -38,13 +42,25 @@ export const TENSORFLOW_TESTS = [
   "test/jobs/critical-batch-run.test.ts",
 ];
 
-if (!nativeBackendBuilt("tensorflow")) {
-  const msg = "tensorflow backend not built (npm run setup:native): its test pass is skipped";
+const USAGE = "usage: npm run test:unit:tensorflow [-- --gpu]";
+let gpu = false;
+try {
+  gpu = parseArgs({ options: { gpu: { type: "boolean", default: false } } }).values.gpu === true;
+} catch (e) {
+  // node:util's message names the argument (Unknown option '--gpus').
+  process.stderr.write(`test:unit:tensorflow: error: ${(e as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+const backend = gpu ? "tensorflow-gpu" : "tensorflow";
+const tag = `test:unit:${backend}`;
+if (!nativeBackendBuilt(backend)) {
+  const setup = `npm run setup:native${gpu ? " -- --gpu" : ""}`;
+  const msg = `${backend} backend not built (${setup}): its test pass is skipped`;
   if (process.env.BATCHWISE_REQUIRE_NATIVE === "1") {
-    process.stderr.write(`test:unit:tensorflow: error: ${msg}, but BATCHWISE_REQUIRE_NATIVE=1\n`);
+    process.stderr.write(`${tag}: error: ${msg}, but BATCHWISE_REQUIRE_NATIVE=1\n`);
     process.exit(1);
   }
-  process.stdout.write(`test:unit:tensorflow: ${msg}\n`);
+  process.stdout.write(`${tag}: ${msg}\n`);
   process.exit(0);
 }
 const r = spawnSync(
@@ -53,7 +69,7 @@ const r = spawnSync(
   {
     cwd: root,
     stdio: "inherit",
-    env: { ...process.env, BATCHWISE_TEST_BACKEND: "tensorflow", TF_CPP_MIN_LOG_LEVEL: "2" },
+    env: { ...process.env, BATCHWISE_TEST_BACKEND: backend, TF_CPP_MIN_LOG_LEVEL: "2" },
   },
 );
 process.exit(r.status ?? 1);

@@ -1,7 +1,8 @@
 /**
  * The native kernel pack (lib/backend/native) and the backend-independent gradient
  * replacements (lib/backend/kernels/gradients.ts): same values as tfjs-core's formulas, on the
- * cpu backend and — where `npm run setup:native` has built it — on tensorflow.
+ * cpu backend and — where `npm run setup:native` has built it — on tensorflow (on tensorflow-gpu,
+ * the CUDA build, when that is the training backend: `npm run test:unit:tensorflow -- --gpu`).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,11 +12,14 @@ import { reduceGrad } from "../../lib/backend/kernels/gradients";
 import { reluGrad, sigmoidGrad } from "../../lib/backend/native/activation-grads";
 import { assertClose, randn, valuesOf } from "../helpers/backends";
 
-const native = nativeBackendBuilt("tensorflow");
+/** The native build under test; both register tfjs's `tensorflow` backend. */
+const nativeName =
+  process.env.BATCHWISE_TEST_BACKEND === "tensorflow-gpu" ? "tensorflow-gpu" : "tensorflow";
+const native = nativeBackendBuilt(nativeName);
 const backends = native ? ["cpu", "tensorflow"] : ["cpu"];
 
 async function on(name: string): Promise<void> {
-  if (name === "tensorflow") await initBackend("tensorflow");
+  if (name === "tensorflow") await initBackend(nativeName);
   else await initBackend("cpu");
   await tf.setBackend(name);
 }
@@ -75,7 +79,7 @@ for (const name of backends) {
 
 test("tensorflow: Step keeps tfjs's values (NaN → NaN, 0 → α, > 0 → 1) for α = 0 and α ≠ 0", async (t) => {
   if (!native) {
-    t.skip("tensorflow backend not built (npm run setup:native)");
+    t.skip(`${nativeName} backend not built (npm run setup:native)`);
     return;
   }
   await on("tensorflow");
