@@ -47,7 +47,6 @@ export * from "./cluster/simulator";
 
 // The gradient core, training, probes, jobs
 export * from "./grad";
-export { setLearningRate } from "./optim/learning-rate";
 export * from "./train";
 export * from "./probes";
 export * from "./jobs";

@@ -59,7 +59,8 @@ export class AdamW extends SlotOptimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
-  readonly weightDecay: number;
+  /** λ ≥ 0; settable between updates (lib/optim/learning-rate.ts `setWeightDecay`). */
+  weightDecay: number;
   readonly excludeFromWeightDecay: readonly string[];
   private readonly noDecay: RegExp[];
 

@@ -9,6 +9,7 @@ export { AdamW, type AdamWOptions } from "./adamw";
 export { Lamb, type LambOptions } from "./lamb";
 export { Lars, type LarsOptions } from "./lars";
 export { BIAS_AND_NORM_PATTERNS, OptimizerConfigError, SlotOptimizer } from "./base";
+export { setLearningRate, setWeightDecay, weightDecayOf } from "./learning-rate";
 export {
   ADASCALE_STATE_NAME,
   AdaScale,

@@ -90,7 +90,8 @@ export class Lamb extends SlotOptimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
-  readonly weightDecay: number;
+  /** λ ≥ 0; settable between updates (lib/optim/learning-rate.ts `setWeightDecay`). */
+  weightDecay: number;
   readonly biasCorrection: boolean;
   readonly excludeFromWeightDecay: readonly string[];
   readonly excludeFromAdaptation: readonly string[];

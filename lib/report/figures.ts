@@ -107,6 +107,7 @@ export const AXIS_TITLES = Object.freeze({
   replicas: "replicas K",
   adaScaleGain: "AdaScale gain r",
   scaleInvariantSteps: "scale-invariant steps τ",
+  weightDecay: "weight decay λ",
 } as const satisfies Record<RunLogField, string>);
 
 /** The x axes run-log figures can use. */

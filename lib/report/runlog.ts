@@ -38,6 +38,7 @@ export const RUN_LOG_DTYPES: Readonly<Record<RunLogField, DataType>> = Object.fr
   replicas: pl.Int64,
   adaScaleGain: pl.Float64,
   scaleInvariantSteps: pl.Float64,
+  weightDecay: pl.Float64,
 });
 
 /** Paths written by {@link writeRunLog}. */
@@ -83,6 +84,7 @@ const CHECKS: Record<RunLogField, Check> = {
   replicas: (v) => (v === undefined ? null : nullable(intAtLeast(1))(v)),
   adaScaleGain: (v) => (v === undefined ? null : nullable(finiteAtLeast0)(v)),
   scaleInvariantSteps: (v) => (v === undefined ? null : nullable(finiteAtLeast0)(v)),
+  weightDecay: (v) => (v === undefined ? null : nullable(finiteAtLeast0)(v)),
 };
 
 function show(v: unknown): string {
@@ -190,6 +192,7 @@ const OPTIONAL_COLUMNS: ReadonlyMap<string, DataType> = new Map<string, DataType
   [RUN_LOG_COLUMNS.replicas, pl.Int64],
   [RUN_LOG_COLUMNS.adaScaleGain, pl.Float64],
   [RUN_LOG_COLUMNS.scaleInvariantSteps, pl.Float64],
+  [RUN_LOG_COLUMNS.weightDecay, pl.Float64],
 ]);
 /** Fields absent (rather than null) from a row when their column holds null. */
 const ABSENT_WHEN_NULL: ReadonlySet<RunLogField> = new Set([
@@ -197,6 +200,7 @@ const ABSENT_WHEN_NULL: ReadonlySet<RunLogField> = new Set([
   "replicas",
   "adaScaleGain",
   "scaleInvariantSteps",
+  "weightDecay",
 ]);
 
 function selectRunLogColumns(df: pl.DataFrame, source: string): pl.DataFrame {

@@ -129,3 +129,11 @@ export {
   type SeesawOptions,
   type StepDecay,
 } from "./seesaw";
+
+// Weight decay that keeps the AdamW timescale τ = B/(η·λ·D) (Bergsma et al. 2025)
+export {
+  adamwTimescale,
+  timescaleWeightDecayFactor,
+  withTimescaleWeightDecay,
+} from "./weight-decay";
+export { mapDecisions } from "./wrap";

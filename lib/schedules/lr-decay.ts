@@ -7,6 +7,7 @@
  */
 import type { BatchSchedule } from "./types";
 import { requireInt, requireNumber, ScheduleConfigError } from "./types";
+import { mapDecisions } from "./wrap";
 
 /** Options of {@link withLrDecay}. */
 export interface LrDecayOptions {
@@ -68,18 +69,8 @@ function checkDecay(opts: LrDecayOptions): Required<LrDecayOptions> {
  */
 export function withLrDecay<S>(schedule: BatchSchedule<S>, opts: LrDecayOptions): BatchSchedule<S> {
   const o = checkDecay(opts);
-  const wrapped: BatchSchedule<S> = {
-    name: `${schedule.name}+${o.shape}`,
-    trainLossFraction: schedule.trainLossFraction,
-    init: () => schedule.init(),
-    update: (state, obs) => {
-      const d = schedule.update(state, obs);
-      return { ...d, lrFactor: d.lrFactor * lrDecayFactor(obs.examples, o) };
-    },
-  };
-  if (schedule.wantsTrainLoss) wrapped.wantsTrainLoss = schedule.wantsTrainLoss.bind(schedule);
-  if (schedule.wantsCriticalBatch) {
-    wrapped.wantsCriticalBatch = schedule.wantsCriticalBatch.bind(schedule);
-  }
-  return wrapped;
+  return mapDecisions(schedule, `${schedule.name}+${o.shape}`, (d, obs) => ({
+    ...d,
+    lrFactor: d.lrFactor * lrDecayFactor(obs.examples, o),
+  }));
 }

@@ -47,6 +47,11 @@ export interface Decision<S> {
   batchSize: number;
   /** Multiplier applied to the base learning rate for this update (1 = unchanged). */
   lrFactor: number;
+  /**
+   * Optional multiplier applied to the optimizer's initial weight decay λ₀ for this update
+   * (AdamW, Lamb); absent = λ₀ unchanged (lib/schedules/weight-decay.ts sets it).
+   */
+  weightDecayFactor?: number;
   /** The schedule's new state (plain JSON). */
   state: S;
 }

@@ -12,6 +12,7 @@ import { parseSamplerState, samplerInit, sampleBatch, SamplerState } from "../da
 import type { DataSource } from "../data/source";
 import type { Task } from "../grad/task";
 import { AdaScale, adaScaleStatistics, type AdaScaleState } from "../optim/adascale";
+import { setWeightDecay, weightDecayOf } from "../optim/learning-rate";
 import { perLayerNoiseEstimator, type PerLayerNoiseState } from "../noise/per-layer";
 import type { NoiseObservation } from "../noise/types";
 import { decideNext } from "../schedules/drive";
@@ -221,6 +222,28 @@ function adaScaleOf(
 }
 
 /**
+ * The weight decay λ = λ₀·factor a schedule decision asks for (its `weightDecayFactor`), set on
+ * the optimizer (λ₀ its weight decay when the loop started); null when the decision sets none.
+ * @throws ConfigError when the decision sets one and the optimizer has no weight decay.
+ */
+function applyWeightDecay(
+  optimizer: tf.Optimizer,
+  baseWeightDecay: number | null,
+  factor: number | undefined,
+  runName: string,
+): number | null {
+  if (factor == null) return null;
+  if (baseWeightDecay == null) {
+    throw new ConfigError(
+      `${runName}: the schedule sets the weight decay (weightDecayFactor ${factor}) but the optimizer ${optimizer.getClassName()} has none; use AdamW or Lamb`,
+    );
+  }
+  const wd = baseWeightDecay * factor;
+  setWeightDecay(optimizer, wd);
+  return wd;
+}
+
+/**
  * Before an update at batch B: AdaScale's scale S = max(1, B/B₀) and its statistics from the
  * noise estimate of the updates so far (σ² = tr Σ/B₀, μ² = |G|²; none yet: r = 1).
  */
@@ -266,6 +289,7 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
     ({ state: st, rows } = await resumeFrom(checkpoint, model, optimizer));
   }
   const ada = adaScaleOf(optimizer, noise, config.runName);
+  const baseWeightDecay = weightDecayOf(optimizer);
   if (ada != null && st.adaScale != null) ada.setState(st.adaScale as AdaScaleState);
   // (0b) replicas: the pool, and the plan (what was measured, the K in force) for "auto"
   const auto = config.replicas === "auto";
@@ -353,6 +377,7 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
       );
       const B = decision.batchSize;
       const lr = config.learningRate * decision.lrFactor;
+      const wd = applyWeightDecay(optimizer, baseWeightDecay, decision.weightDecayFactor, runName);
       // (2) data
       const drawn = sampleBatch(st.sampler as SamplerState, B);
       // (3) update: K replicas and the micro-batch size (measured first when "auto" meets a new
@@ -428,6 +453,7 @@ export async function trainLoop<S>(args: TrainLoopArgs<S>): Promise<TrainResult>
       // (6) log; evaluate when due; hooks
       const row = rowOf(runName, st, train.n, B, lr, noise != null ? noise.read(st.noise) : null);
       row.replicas = K;
+      if (wd != null) row.weightDecay = wd;
       if (ada != null) {
         row.learningRate = ada.lastLearningRate ?? lr;
         row.adaScaleGain = ada.lastGain ?? 1;

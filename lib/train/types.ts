@@ -49,6 +49,11 @@ export interface RunLogRow {
    */
   scaleInvariantSteps?: number;
   /**
+   * The optimizer's weight decay λ for this update, when the schedule sets it
+   * (a schedule decision's `weightDecayFactor`, e.g. lib/schedules/weight-decay.ts); absent otherwise.
+   */
+  weightDecay?: number;
+  /**
    * Per-layer B_simple,l = tr(Σ_l)/|G_l|² (lib/noise/per-layer.ts) after this update, by layer
    * name, when the loop runs with `perLayerNoise`; absent otherwise. In run-log files each layer
    * is a column `b_simple_layer:<layer>` ({@link BSIMPLE_LAYER_PREFIX}).
@@ -78,6 +83,7 @@ export const RUN_LOG_COLUMNS = {
   replicas: "replicas",
   adaScaleGain: "adascale_gain",
   scaleInvariantSteps: "scale_invariant_steps",
+  weightDecay: "weight_decay",
 } as const satisfies Record<RunLogField, string>;
 
 /** Per-update record beyond the run log: what the noise-scale estimators need. */

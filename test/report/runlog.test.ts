@@ -28,7 +28,7 @@ describe("runLogToDataFrame", () => {
   test("columns in RUN_LOG_COLUMNS order, typed, nulls kept", () => {
     const df = runLogToDataFrame(ALL_ROWS);
     assert.deepEqual(df.columns, Object.values(RUN_LOG_COLUMNS));
-    assert.deepEqual(df.shape, { height: 9, width: 14 });
+    assert.deepEqual(df.shape, { height: 9, width: 15 });
     assert.deepEqual(
       df.dtypes.map((d) => d.variant),
       [
@@ -44,6 +44,7 @@ describe("runLogToDataFrame", () => {
         "Float64",
         "Float64",
         "Int64",
+        "Float64",
         "Float64",
         "Float64",
       ],
