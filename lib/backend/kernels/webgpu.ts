@@ -58,6 +58,36 @@ function offsetViews(
 }
 
 /**
+ * tfjs's convolution geometry for x and the filter (dilation 1; depthwise when `op` is the
+ * depthwise gradient), after checking that dy has the output's shape.
+ * @throws BackendError naming `op` when dy's shape is not the convolution's output shape.
+ */
+function convInfo(
+  op: "conv2dFilterGrad" | "depthwiseFilterGrad",
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode: Rounding,
+): tf.backend_util.Conv2DInfo {
+  const depthwise = op === "depthwiseFilterGrad";
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    depthwise,
+  );
+  if (!tf.util.arraysEqual(dy.shape, info.outShape)) {
+    throw new BackendError(`${op}: dy has shape [${dy.shape}], expected [${info.outShape}]`);
+  }
+  return info;
+}
+
+/**
  * ∂L/∂W of `tf.conv2d(x, W, strides, pad)` (NHWC, dilation 1) from dy = ∂L/∂y:
  * `dW[i, j, :, :] = X_{ij}ᵀ · DY`, X_{ij} [B·H_out·W_out, C_in] the input pixels filter offset
  * (i, j) meets (padding included), DY = dy as [B·H_out·W_out, C_out] — the same sums as
@@ -77,19 +107,7 @@ export function conv2dFilterGrad(
   pad: Pad,
   dimRoundingMode?: Rounding,
 ): tf.Tensor4D {
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape,
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
-  if (!tf.util.arraysEqual(dy.shape, info.outShape)) {
-    throw new BackendError(
-      `conv2dFilterGrad: dy has shape [${dy.shape}], expected [${info.outShape}]`,
-    );
-  }
+  const info = convInfo("conv2dFilterGrad", x, dy, filterShape, strides, pad, dimRoundingMode);
   return tf.tidy(() => {
     const dy2 = tf.reshape(dy, [-1, filterShape[3]]) as tf.Tensor2D;
     const parts: tf.Tensor2D[] = [];
@@ -123,20 +141,7 @@ export function depthwiseFilterGrad(
       `depthwiseFilterGrad: channel multiplier must be 1, got ${filterShape[3]}`,
     );
   }
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape,
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    true,
-  );
-  if (!tf.util.arraysEqual(dy.shape, info.outShape)) {
-    throw new BackendError(
-      `depthwiseFilterGrad: dy has shape [${dy.shape}], expected [${info.outShape}]`,
-    );
-  }
+  const info = convInfo("depthwiseFilterGrad", x, dy, filterShape, strides, pad, dimRoundingMode);
   return tf.tidy(() => {
     const c = filterShape[2];
     const dy2 = tf.reshape(dy, [-1, c]);
