@@ -381,7 +381,7 @@ function describeIssues(
       return `unknown parameter${issue.keys.length > 1 ? "s" : ""} ${keys} (known: ${known.join(", ") || "none"})`;
     }
     const key = String(issue.path[0] ?? "");
-    if (!(key in params) || params[key] === undefined) {
+    if (params == null || !(key in params) || params[key] === undefined) {
       return `missing required parameter "${key}"`;
     }
     return `parameter "${key}" ${issue.message}, got ${JSON.stringify(params[key])}`;

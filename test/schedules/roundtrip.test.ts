@@ -80,6 +80,7 @@ test("every registry schedule round-trips too", () => {
         { examples: 3000, criticalBatchSize: 40 },
       ],
     },
+    seesaw: { initialBatchSize: 4, maxBatchSize: 64, decayEpochs: 2, finalFactor: 0 },
   };
   for (const name of SCHEDULE_NAMES) {
     roundTrip(createSchedule(name, params[name], { datasetSize: 1000 }), name);
