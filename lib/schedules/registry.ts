@@ -381,7 +381,7 @@ function describeIssues(
       return `unknown parameter${issue.keys.length > 1 ? "s" : ""} ${keys} (known: ${known.join(", ") || "none"})`;
     }
     const key = String(issue.path[0] ?? "");
-    if (params == null || !(key in params) || params[key] === undefined) {
+    if (!(key in params) || params[key] === undefined) {
       return `missing required parameter "${key}"`;
     }
     return `parameter "${key}" ${issue.message}, got ${JSON.stringify(params[key])}`;
@@ -395,10 +395,11 @@ function parseWith<T extends z.ZodTypeAny>(
   schema: T,
   params: Record<string, unknown>,
 ): z.infer<T> {
-  const r = schema.safeParse(params);
+  const input = params ?? {}; // no parameters given: each required one is named as missing
+  const r = schema.safeParse(input);
   if (!r.success) {
     const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
-    throw new ScheduleConfigError(describeIssues(kind, name, r.error.issues, params, known));
+    throw new ScheduleConfigError(describeIssues(kind, name, r.error.issues, input, known));
   }
   return r.data;
 }

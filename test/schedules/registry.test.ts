@@ -88,6 +88,11 @@ test("createSchedule errors name the schedule, parameter and value", () => {
   err("gd", { batchSize: 4 }, /schedule "gd": unknown parameter "batchSize" \(known: none\)/);
   err("adadamp", {}, /schedule "adadamp": missing required parameter "initialBatchSize"/);
   err(
+    "seesaw",
+    undefined as unknown as Record<string, unknown>,
+    /schedule "seesaw": missing required parameter "initialBatchSize"/,
+  );
+  err(
     "adadamp",
     { initialBatchSize: 8, dwell: "abc" },
     /schedule "adadamp": parameter "dwell" must be a finite number, got "abc"/,
