@@ -29,6 +29,10 @@ import {
   parseReplicaPlan,
   type ReplicaPlanState,
 } from "../train/replica-plan";
+import {
+  noiseAgainstCriticalBatchFigure,
+  type CriticalBatchReading,
+} from "../report/critical-batch";
 import { writeHtmlReport } from "../report/html";
 import { writeRunLog } from "../report/runlog";
 import { formatSummaryTable, summariseRuns, RunSummary } from "../report/summary";
@@ -424,6 +428,7 @@ export async function runComparison(
     Object.entries(config).filter(([k]) => !(RESUMABLE_KEYS as readonly string[]).includes(k)),
   );
   const rows: RunLogRow[] = [];
+  const readings: CriticalBatchReading[] = [];
   const estimator = noiseScaleEstimator({ datasetSize: trainDs.n });
   for (const [i, run] of runs.entries()) {
     const result = await runCnn({
@@ -448,10 +453,12 @@ export async function runComparison(
         run.criticalBatch != null
           ? {
               ...run.criticalBatch,
-              onMeasured: (m, at) =>
+              onMeasured: (m, at) => {
+                readings.push({ examples: at.examples, criticalBatchSize: m.criticalBatchSize });
                 log(
                   `${run.name}: critical batch size ${m.criticalBatchSize} at ${at.examples} examples (loss after ${m.branches[0].examples} examples by B: ${m.branches.map((b) => `${b.batchSize} ${b.meanLoss.toFixed(4)}${b.withinTolerance ? "" : "×"}`).join(", ")})`,
-                ),
+                );
+              },
             }
           : undefined,
     });
@@ -482,6 +489,15 @@ export async function runComparison(
       batchSizeFigure(rows),
       replicasFigure(rows),
       ...(config.noiseScale ? [noiseScaleFigure(rows)] : []),
+      // the second run's B_simple beside its branched critical-batch measurements
+      ...(readings.length > 0
+        ? [
+            noiseAgainstCriticalBatchFigure(
+              rows.filter((r) => r.run === runs[1].name),
+              readings,
+            ),
+          ]
+        : []),
       lossFigure(rows),
     ],
     notes: [

@@ -101,3 +101,11 @@ export {
   type GpuRun,
   type GpuThroughputPoint,
 } from "./gpu-runs";
+
+// The noise scale against the measured critical batch size
+export {
+  compareNoiseToCriticalBatch,
+  noiseAgainstCriticalBatchFigure,
+  type CriticalBatchComparison,
+  type CriticalBatchReading,
+} from "./critical-batch";

@@ -93,6 +93,9 @@ test("cbs-warmup measures the critical batch size in the job; --adascale logs r 
   const at = measured.map((m) => Number(m[2]));
   assert.ok(at.length >= 2 && at[0] === 0, r.out);
   at.slice(1).forEach((x, i) => assert.ok(x - at[i] >= 400, `measured at ${at.join(", ")}`));
+  // The report puts the second run's B_simple beside these measurements.
+  const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
+  assert.match(html, /noise scale against the measured critical batch size/);
   const rows = readRunLog(path.join(out, "runlog.csv"));
   const second = rows.filter((x) => x.run !== "constant B=32");
   assert.ok(second.length > 0 && /cbs-warmup.*\+AdaScale/.test(second[0].run), second[0]?.run);
