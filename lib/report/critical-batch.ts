@@ -1,8 +1,8 @@
 /**
  * The gradient noise scale against the critical batch size measured by branched training, on
  * one chart over a run: B_simple (McCandlish et al. 2018, App. A.1; the proxy for B_noise), the
- * critical batch size each branched measurement found (Merrill et al. 2025, arXiv:2505.23971,
- * §3; lib/train/critical-batch.ts) and the batch the schedule chose, with the ratio
+ * critical batch size each branched measurement found (Merrill et al. 2025, "Critical Batch
+ * Size Revisited", arXiv:2505.23971; lib/train/critical-batch.ts) and the batch the schedule chose, with the ratio
  * B_simple / CBS at each measurement — how far the proxy was from the measured quantity.
  */
 import { ConfigError } from "../core/errors";
