@@ -186,7 +186,7 @@ export function adaScaleRule(): LrRule {
 
 /**
  * The optimal learning rate of an Adam-style optimizer at batch size B relative to its peak
- * ε_max, by the "surge" law of Li et al. 2024 (arXiv:2405.14578, §3, the sign-of-gradient
+ * ε_max, by the "surge" law of Li et al. 2024 (arXiv:2405.14578, the sign-of-gradient
  * analysis): `ε_opt(B)/ε_max = 1 / (½·(√(B_noise/B) + √(B/B_noise)))`. It rises as
  * 2·√(B/B_noise) for B ≪ B_noise (square-root scaling), peaks at B = B_noise and falls as
  * 2·√(B_noise/B) above it; symmetric in log B about B_noise.

@@ -2,8 +2,8 @@
  * Seesaw (Meterez, Morwani, Wu, Oncescu, Pehlevan, Kakade 2025, "Seesaw: Accelerating Training
  * by Balancing Learning Rate and Batch Size Scheduling", arXiv:2510.14717): wherever a
  * learning-rate schedule at batch size B₀ would divide the learning rate by α, divide it by √α
- * and multiply the batch size by α instead (§3, the Seesaw rule; α = 2 in the paper's runs).
- * For Adam-like optimizers in the variance-dominated regime (normalized SGD as a proxy, §3) the
+ * and multiply the batch size by α instead (the Seesaw rule as the abstract states it, with α = 2).
+ * For Adam-like optimizers in the variance-dominated regime (normalized SGD as the paper's proxy) the
  * loss dynamics depend on η/√B, which the rule keeps: (η/√α)/√(αB) = (η/α)/√B. The paper applies
  * it below the critical batch size; the batch here is capped at `maxBatchSize` (memory, or a
  * measured critical batch size), and past the cap the remaining decay goes to the learning rate

@@ -1,6 +1,6 @@
 /**
  * Weight decay that keeps its timescale when the batch size or the learning rate changes
- * ("Power Lines", Bergsma et al. 2025, arXiv:2505.13738, §3): for AdamW the EMA timescale
+ * ("Power Lines", Bergsma et al. 2025, arXiv:2505.13738): for AdamW the EMA timescale
  * τ = B/(η·λ·D) — in units of the D training examples — is what should stay fixed, so when a
  * schedule changes B or η, λ follows: λ = B/(η·τ·D), i.e. λ = λ₀·(B/B₀)·(η₀/η) relative to the
  * setting (B₀, η₀, λ₀) the run started from. The per-update decay η·λ = η₀·λ₀·B/B₀ then grows
@@ -12,7 +12,7 @@ import { mapDecisions } from "./wrap";
 
 /**
  * τ = B/(η·λ·D), the AdamW timescale as a fraction of the D training examples (Bergsma et al.
- * 2025, §3).
+ * 2025).
  * @param batchSize - B > 0. @param learningRate - η > 0. @param weightDecay - λ > 0.
  * @param datasetSize - D > 0 (examples).
  * @throws ScheduleConfigError naming a value that is not finite and > 0.

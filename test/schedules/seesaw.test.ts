@@ -1,5 +1,5 @@
 /**
- * Seesaw (lib/schedules/seesaw.ts, Meterez et al. 2025, §3): closed forms of the rule — each
+ * Seesaw (lib/schedules/seesaw.ts, Meterez et al. 2025): closed forms of the rule — each
  * decay by α becomes B·α and η/√α; the cap moves the rest of the decay to η; η/√B matches the
  * base schedule's η/√B₀ at every point (step and cosine bases); option errors name the option.
  */

@@ -1,5 +1,5 @@
 /**
- * The surge law (Li et al. 2024, §3; lib/schedules/lr-rules.ts): ε_opt(B)/ε_max =
+ * The surge law (Li et al. 2024; lib/schedules/lr-rules.ts): ε_opt(B)/ε_max =
  * 2/(√(B_noise/B) + √(B/B_noise)) — its limits (√B below B_noise, 1/√B above), its peak at
  * B_noise, its symmetry in log B, the rule's factor relative to B₀ and its √ fallback.
  */

@@ -1,5 +1,5 @@
 /**
- * Timescale-preserving weight decay (Power Lines, Bergsma et al. 2025 §3;
+ * Timescale-preserving weight decay (Power Lines, Bergsma et al. 2025;
  * lib/schedules/weight-decay.ts): τ = B/(η·λ·D) in closed form, the factor (B/B₀)/(η/η₀), τ
  * invariant across a Seesaw ramp and a GeoDamp ramp, and the loop setting λ on AdamW per update
  * and logging it (CSV round trip); Adam with such a schedule is refused before any update.
