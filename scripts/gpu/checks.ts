@@ -39,6 +39,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
+import type { StepBatch } from "../../lib/data/source";
 import { Adam } from "../../lib/optim/adam";
 import { BIAS_AND_NORM_PATTERNS } from "../../lib/optim/base";
 import { describeBackend, initBackend, type BackendInfo } from "../../lib/backend";
@@ -203,6 +204,23 @@ function rand(n: number, seed: number): Float32Array {
   return out;
 }
 
+/** A seeded random image batch of B examples of `shape` (features in [−1, 1), labels i mod 10). */
+function randomBatch(B: number, shape: readonly number[]): StepBatch {
+  const per = shape.reduce((p, q) => p * q, 1);
+  return { x: rand(B * per, B), y: new Int32Array(B).map((_, i) => i % 10), size: B };
+}
+
+/**
+ * ms per call of `step` (one update that reads its statistics back, so each call ends
+ * synchronised with the device): two untimed calls (shader compilation, slots), then `timed`.
+ */
+async function msPerStep(step: () => Promise<unknown>, timed: number): Promise<number> {
+  for (let i = 0; i < 2; i++) await step();
+  const t0 = performance.now();
+  for (let i = 0; i < timed; i++) await step();
+  return (performance.now() - t0) / timed;
+}
+
 /** Runs `f` on `backend` with the inputs; returns the flattened outputs. */
 async function evalOn(
   backend: string,
@@ -352,10 +370,7 @@ async function bench(): Promise<void> {
     const run = () =>
       trainStepAsync(model, opt, task, batch, { microBatchSize: batch.size, learningRate: 1e-3 });
     try {
-      for (let i = 0; i < 2; i++) await run();
-      const t0 = performance.now();
-      for (let i = 0; i < reps; i++) await run(); // each step reads its norms back: synchronised
-      const ms = (performance.now() - t0) / reps;
+      const ms = await msPerStep(run, reps);
       results.bench.push({
         model: c.name,
         batchSize: c.batchSize,
@@ -388,22 +403,14 @@ async function efficientNetThroughput(): Promise<void> {
   for (const B of [64, 256, 1024]) {
     const model = efficientNetB0({ inputShape: [32, 32, 3], numClasses: 10 });
     const opt = new Lamb({ learningRate: B >= 1024 ? 7e-3 : 1e-3 });
-    const batch = {
-      x: rand(B * 32 * 32 * 3, B),
-      y: new Int32Array(B).map((_, i) => i % 10),
-      size: B,
-    };
+    const batch = randomBatch(B, [32, 32, 3]);
     try {
       const run = () =>
         trainStepAsync(model, opt, task, batch, {
           microBatchSize: B,
           learningRate: opt.learningRate,
         });
-      for (let i = 0; i < 2; i++) await run();
-      const n = Math.max(3, Math.round((reps * 64) / B));
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) await run();
-      const ms = (performance.now() - t0) / n;
+      const ms = await msPerStep(run, Math.max(3, Math.round((reps * 64) / B)));
       results.efficientNetLamb.push({
         batchSize: B,
         msPerStep: ms,
@@ -467,7 +474,6 @@ async function sweepModel(
   const model = build();
   const opt = new Adam({ learningRate: 1e-3 });
   const t0 = performance.now();
-  const per = inputShape.reduce((p, q) => p * q, 1);
   const binding = gpuDevice()?.limits.maxStorageBufferBindingSize;
   const act = largestActivation(model);
   try {
@@ -488,17 +494,12 @@ async function sweepModel(
         log(`sweep ${name} B=${B}: ${error}`);
         break;
       }
-      const batch = { x: rand(B * per, B), y: new Int32Array(B).map((_, i) => i % 10), size: B };
+      const batch = randomBatch(B, inputShape);
       const step = () =>
         trainStepAsync(model, opt, task, batch, { microBatchSize: B, learningRate: 1e-3 });
       let ms = 0;
       const error = await gpuErrorOf(async () => {
-        await step(); // compiles this B's shaders
-        await step();
-        const n = Math.max(2, Math.min(10, Math.round(4096 / B)));
-        const s0 = performance.now();
-        for (let i = 0; i < n; i++) await step();
-        ms = (performance.now() - s0) / n;
+        ms = await msPerStep(step, Math.max(2, Math.min(10, Math.round(4096 / B))));
       });
       const point: SweepPoint =
         error == null
@@ -543,17 +544,13 @@ async function filterGrads(): Promise<void> {
     const model = build();
     const opt = new Adam({ learningRate: 1e-3 });
     const task = classificationTask(shape, 10);
-    const per = shape.reduce((p, q) => p * q, 1);
-    const batch = { x: rand(B * per, B), y: new Int32Array(B).map((_, i) => i % 10), size: B };
-    const time = async (ours: boolean) => {
+    const batch = randomBatch(B, shape);
+    const time = (ours: boolean) => {
       setWebGpuFilterGrads(ours);
-      const step = () =>
-        trainStepAsync(model, opt, task, batch, { microBatchSize: B, learningRate: 1e-3 });
-      await step();
-      await step();
-      const t0 = performance.now();
-      for (let i = 0; i < 3; i++) await step();
-      return (performance.now() - t0) / 3;
+      return msPerStep(
+        () => trainStepAsync(model, opt, task, batch, { microBatchSize: B, learningRate: 1e-3 }),
+        3,
+      );
     };
     try {
       const msTfjs = await time(false);
