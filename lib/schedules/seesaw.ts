@@ -93,6 +93,11 @@ function check(o: SeesawOptions): void {
  */
 export function seesawAt(examples: number, opts: SeesawOptions): ProgressDecision {
   check(opts);
+  return seesawPoint(examples, opts);
+}
+
+/** {@link seesawAt} for options already checked (the schedule checks them once). */
+function seesawPoint(examples: number, opts: SeesawOptions): ProgressDecision {
   const { factor, decay } = baseAt(examples, opts);
   const b0 = opts.initialBatchSize;
   const batchSize = Math.min(opts.maxBatchSize, Math.max(b0, Math.round(b0 * decay)));
@@ -106,7 +111,7 @@ export function seesawAt(examples: number, opts: SeesawOptions): ProgressDecisio
  */
 export function seesawSchedule(opts: SeesawOptions): FixedSchedule {
   check(opts);
-  return fixedSchedule("seesaw", (p) => seesawAt(p.examples, opts));
+  return fixedSchedule("seesaw", (p) => seesawPoint(p.examples, opts));
 }
 
 /**
@@ -124,7 +129,7 @@ export function seesawEquivalence(
   const b0 = opts.initialBatchSize;
   let worst = 0;
   for (const e of examples) {
-    const s = seesawAt(e, opts);
+    const s = seesawPoint(e, opts);
     const want = baseAt(e, opts).factor / Math.sqrt(b0);
     const got = s.lrFactor / Math.sqrt(s.batchSize);
     const rel = want === 0 ? Math.abs(got) : Math.abs(got - want) / Math.abs(want);
