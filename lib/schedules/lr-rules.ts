@@ -207,6 +207,10 @@ export function surgeOptimalLr(batchSize: number, bNoise: number): number {
  * The surge rule's factor for B relative to B_0: ε_opt(B)/ε_opt(B_0) ({@link surgeOptimalLr})
  * with the current B_noise; without an estimate (B_noise unknown, the B_noise → ∞ limit) the
  * square-root factor √(B/B_0).
+ * @param batchSize - B > 0. @param baseBatchSize - B_0 > 0.
+ * @param bNoise - B_noise (examples), or null / non-positive when there is no estimate.
+ * @returns The factor on the learning rate tuned at B_0 (dimensionless, > 0).
+ * @throws ScheduleConfigError naming B or B_0 when not finite and > 0.
  * @example surgeScaling(400, 100, 1e9) // ≈ 2 (the square-root limit)
  */
 export function surgeScaling(
